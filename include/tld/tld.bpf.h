@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libtld, BPF side: find a thread's task local data by name.
+ *
+ * Include after vmlinux.h (or on its own, which pulls in <linux/bpf.h>) in a
+ * BPF program built with clang 15 or later (BTF type tags are required for
+ * the UPTR fields) against libbpf 1.1 or later.  The program defines
+ *
+ *	struct tld_keys { tld_key_t prio; tld_key_t in_cs; };
+ *
+ * with one tld_key_t per TLD it reads; the library caches each TLD's offset
+ * there, per task, in the map tld_key_map.  Then:
+ *
+ *	struct tld_object obj;
+ *	int *prio;
+ *
+ *	if (tld_object_init(task, &obj))
+ *		return 0;		// the task never published task local data
+ *	prio = tld_get_data(&obj, prio, "priority", sizeof(int));
+ *	if (prio)
+ *		use(*prio);
+ *
+ * The names and the layout are those of the task local data selftest
+ * library, so a program moves between the two by changing its include.
+ *
+ * Options (define before including):
+ *   TLD_PAGE_SIZE             page size of the target (default __PAGE_SIZE or 4096)
+ *   TLD_KEY_MAP_CREATE_RETRY  attempts at creating the key cache (default 10)
+ *   TLD_CHECK_SIZE            if non-zero, a TLD is found only when its
+ *                             published size equals the size asked for
+ *
+ * Every access is bounded by the page, whatever user space wrote in the
+ * metadata: a broken or hostile writer can make lookups fail, never make them
+ * read outside the thread's page or return a TLD of another name.
+ */
+#ifndef TLD_TLD_BPF_H
+#define TLD_TLD_BPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/bpf.h>
+#include <linux/types.h>
+#endif
+#include <bpf/bpf_helpers.h>
+
+#ifdef TLD_PAGE_SIZE
+#define TLD_LAYOUT_PAGE_SIZE TLD_PAGE_SIZE
+#endif
+#include "tld_layout.h"
+#ifndef TLD_PAGE_SIZE
+#define TLD_PAGE_SIZE TLD_LAYOUT_PAGE_SIZE
+#endif
+
+#ifndef TLD_KEY_MAP_CREATE_RETRY
+#define TLD_KEY_MAP_CREATE_RETRY 10
+#endif
+#ifndef TLD_CHECK_SIZE
+#define TLD_CHECK_SIZE 0
+#endif
+
+#define TLD_ENOMEM 12
+#define TLD_ENODATA 61
+
+#ifndef __uptr
+#define __uptr __attribute__((btf_type_tag("uptr")))
+#endif
+
+/* The cached key of one TLD in struct tld_keys. */
+typedef struct {
+	__s16 off;	/* > 0: page offset of the TLD; <= 0: -(slots searched) */
+} tld_key_t;
+
+struct tld_map_value {
+	struct tld_data_u __uptr *data;
+	struct tld_meta_u __uptr *meta;
+};
+
+/* Defined by the program: one tld_key_t member per TLD it reads. */
+struct tld_keys;
+
+struct tld_object {
+	struct tld_map_value *data_map;
+	struct tld_keys *key_map;
+	/*
+	 * Zero-length members by value, so that clang emits complete BTF for
+	 * both page types: a UPTR to a forward-declared struct is refused by
+	 * the kernel when the map is created.
+	 */
+	struct tld_data_u __tld_data_type[0];
+	struct tld_meta_u __tld_meta_type[0];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_map_value);
+} tld_data_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_keys);
+} tld_key_map SEC(".maps");
+
+#define __tld_read(x) (*(volatile __typeof__(x) *)&(x))
+
+/*
+ * tld_object_init() - find @task's task local data and its key cache.
+ *
+ * Never inlined: its BTF prototype is what carries struct tld_object, and
+ * through it the complete page types, into every program's BTF.
+ *
+ * Returns 0; -ENODATA (-61) when the task has no element in tld_data_map (it
+ * never took a block, or its map was unregistered); -ENOMEM (-12) when the
+ * key cache could not be created.
+ */
+static __attribute__((noinline, unused)) int tld_object_init(struct task_struct *task,
+						   struct tld_object *obj)
+{
+	int i;
+
+	obj->key_map = 0;
+	obj->data_map = bpf_task_storage_get(&tld_data_map, task, 0, 0);
+	if (!obj->data_map)
+		return -TLD_ENODATA;
+	/* Creation can fail when other threads update task storage on this CPU. */
+	for (i = 0; i < TLD_KEY_MAP_CREATE_RETRY; i++) {
+		obj->key_map = bpf_task_storage_get(&tld_key_map, task, 0,
+						    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (obj->key_map)
+			return 0;
+	}
+	return -TLD_ENOMEM;
+}
+
+/*
+ * A name to look for, as the 62 bytes a slot holds: 16 little-endian words
+ * and, per word, a mask of the bytes up to and including the NUL.  Built
+ * from a string literal it folds to constants.
+ */
+struct __tld_name {
+	__u32 w[16];
+	__u32 m[16];
+};
+
+static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_name *n,
+								  const char *name)
+{
+	int i, done = 0;
+
+#pragma unroll
+	for (i = 0; i < 64; i++) {
+		__u32 c = 0;
+
+		if (!done && i < TLD_LAYOUT_NAME_LEN) {
+			c = (__u8)name[i];
+			if (i % 4 == 0)
+				n->w[i / 4] = n->m[i / 4] = 0;
+			n->w[i / 4] |= c << (8 * (i % 4));
+			n->m[i / 4] |= 0xffu << (8 * (i % 4));
+			if (!c)
+				done = 1;
+		} else if (i % 4 == 0) {
+			n->w[i / 4] = n->m[i / 4] = 0;
+		}
+	}
+}
+
+struct __tld_walk {
+	struct tld_meta_u *meta;
+	const struct __tld_name *name;
+	int searched;
+	int cnt;
+	__u32 size;
+	int off;		/* data offset of slot i */
+	int result;		/* -(slots searched), or the data offset when found */
+	int found;
+};
+
+/* One slot of the walk (a bpf_loop() callback): 0 goes on, 1 stops. */
+static int __tld_slot(__u64 i, struct __tld_walk *wk)
+{
+	const struct __tld_name *n = wk->name;
+	struct tld_metadata *m;
+	const __u32 *w;
+	__u32 sz, diff;
+	int k;
+
+	if (i >= TLD_LAYOUT_SLOTS || i >= wk->cnt || !wk->meta)
+		return 1;
+	m = &wk->meta->metadata[i];
+	sz = __tld_read(m->size);
+	if (!sz) {
+		wk->result = -(int)i;	/* reserved, not yet published: retry later */
+		return 1;
+	}
+	if (i >= wk->searched) {
+		w = (const __u32 *)m->name;
+		diff = ((__tld_read(w[0]) ^ n->w[0]) & n->m[0]) |
+		       ((__tld_read(w[1]) ^ n->w[1]) & n->m[1]);
+		if (!diff) {
+#pragma unroll
+			for (k = 2; k < 15; k++)
+				diff |= (__tld_read(w[k]) ^ n->w[k]) & n->m[k];
+			/* the last two of the 62 bytes */
+			diff |= (__tld_read(*(const __u16 *)&w[15]) ^ n->w[15]) & n->m[15];
+			if (!diff) {
+				if (TLD_CHECK_SIZE && sz != wk->size)
+					return 1;	/* same name, other type */
+				wk->found = 1;
+				wk->result = wk->off;
+				return 1;
+			}
+		}
+	}
+	wk->off += (sz + 7) & ~7u;
+	if (wk->off >= TLD_PAGE_SIZE) {
+		wk->result = -wk->cnt;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Walk the metadata from slot 0, comparing names from slot @searched on.
+ * Returns the page offset of the TLD (> 0) or -(slots searched).  The first
+ * eight bytes of every name are compared as two masked words; only a slot
+ * whose prefix matches is compared in full.
+ */
+static __attribute__((noinline)) int __tld_find(struct tld_map_value *v,
+						const struct __tld_name *n,
+						int searched, __u32 size)
+{
+	struct tld_meta_u *meta = v->meta;
+	struct tld_data_u *data = v->data;
+	struct __tld_walk wk = {};
+	__u64 start;
+
+	if (!meta || !data)
+		return 0;
+	start = __tld_read(data->start);
+	if (start < sizeof(__u64) || start >= TLD_PAGE_SIZE)
+		return 0;
+	wk.meta = meta;
+	wk.name = n;
+	wk.searched = searched;
+	wk.size = size;
+	wk.cnt = __tld_read(meta->cnt) & 0xff;
+	if (wk.cnt > TLD_LAYOUT_SLOTS)
+		wk.cnt = TLD_LAYOUT_SLOTS;
+	wk.result = -wk.cnt;
+	bpf_loop(wk.cnt, __tld_slot, &wk, 0);
+	if (!wk.found)
+		return wk.result;
+	return start + wk.result;
+}
+
+/*
+ * tld_get_off() - page offset of the TLD @name of @size bytes in the page
+ * at @obj->data_map->data, or 0 when it is not (yet) published.  @key is the
+ * member of struct tld_keys that caches it.  For programs that copy a TLD of
+ * a size known only at run time; others use tld_get_data().
+ */
+#define tld_get_off(obj, key, name, size)                                      \
+	__tld_get_off((obj), &(obj)->key_map->key, (name), (size))
+
+static __attribute__((always_inline)) inline long
+__tld_get_off(struct tld_object *obj, tld_key_t *cache, const char *name, __u32 size)
+{
+	long off;
+
+	if (!obj->data_map || !obj->key_map)
+		return 0;
+	off = cache->off;
+	if (off <= 0) {
+		struct tld_meta_u *meta = obj->data_map->meta;
+
+		struct __tld_name n;
+
+		if (!meta || -off >= (__tld_read(meta->cnt) & 0xff))
+			return 0;	/* nothing published since the last search */
+		__tld_name_init(&n, name);
+		off = __tld_find(obj->data_map, &n, -off, size);
+		cache->off = off;
+		if (off <= 0)
+			return 0;
+	}
+	if (off > TLD_PAGE_SIZE - (long)size)
+		return 0;
+	return off;
+}
+
+/*
+ * tld_get_data() - pointer to the calling context's TLD @name, @size bytes
+ * (a constant), or NULL when the task did not publish it.  @key is the member
+ * of struct tld_keys that caches its offset.
+ */
+#define tld_get_data(obj, key, name, size)                                     \
+	({                                                                     \
+		void *__p = 0;                                                 \
+		long __o = tld_get_off(obj, key, name, size);                  \
+		if (__o > 0 && (obj)->data_map) {                              \
+			char *__d = (char *)(obj)->data_map->data;             \
+			if (__d && __o <= TLD_PAGE_SIZE - (long)(size))        \
+				__p = __d + __o;                               \
+		}                                                              \
+		__p;                                                           \
+	})
+
+#endif /* TLD_TLD_BPF_H */

@@ -1,0 +1,117 @@
+// The extern "C" boundary: argument checks, errno, and nothing thrown.
+#include <cerrno>
+
+#include "blocks.hpp"
+#include "keys.hpp"
+#include "maps.hpp"
+#include "tld/tld.h"
+
+namespace {
+
+tld_key_t key_of(int v) noexcept
+{
+	if (v < 0)
+		errno = -v;
+	return tld_key_t{static_cast<std::int16_t>(v)};
+}
+
+int status(int v) noexcept
+{
+	if (v < 0)
+		errno = -v;
+	return v;
+}
+
+void *fail(int err) noexcept
+{
+	errno = err;
+	return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+TLD_API tld_key_t tld_create_key(const char *name, size_t size)
+{
+	return key_of(tld::keys::create(name, size));
+}
+
+TLD_API tld_key_t tld_find_key(const char *name, size_t size)
+{
+	return key_of(tld::keys::find(name, size));
+}
+
+TLD_API void *tld_data(tld_key_t key)
+{
+	char *page = tld::blocks::t_page;
+	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
+		return page + TLD_LAYOUT_DATA_START + key.off;
+	if (key.off < 0)
+		return fail(-key.off);
+	if (!tld::keys::is_key(key.off))
+		return fail(EINVAL);
+	if (int err = tld::blocks::take())
+		return fail(-err);
+	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
+}
+
+TLD_API void *tld_get_data(int map_fd, tld_key_t key)
+{
+	char *page = tld::blocks::t_page;
+	if (__builtin_expect(page && map_fd >= 0 && map_fd == tld::blocks::t_map_fd &&
+			     map_fd == tld::maps::g_last_fd.load(std::memory_order_relaxed) &&
+			     tld::keys::is_key(key.off), 1))
+		return page + TLD_LAYOUT_DATA_START + key.off;
+	void *p = tld_data(key);
+	if (!p)
+		return nullptr;
+	if (map_fd < 0)
+		return fail(EBADF);
+	if (int err = tld::maps::ensure(map_fd))
+		return fail(-err);
+	tld::blocks::t_map_fd = map_fd;
+	return p;
+}
+
+TLD_API void tld_free(void)
+{
+	tld::blocks::release();
+}
+
+TLD_API int tld_thread_init(void)
+{
+	if (int err = tld::blocks::take())
+		return status(err);
+	tld::thread_rec *t = tld::blocks::self();
+	try {
+		std::lock_guard g(tld::g_lock);
+		int env_err = tld::maps::load_env_once();
+		int err = tld::maps::add_thread(t);
+		return status(err ? err : env_err);
+	} catch (...) {
+		return status(-EAGAIN);
+	}
+}
+
+TLD_API int tld_map_register(int map_fd)
+{
+	return status(tld::maps::register_map(map_fd));
+}
+
+TLD_API int tld_map_unregister(int map_fd)
+{
+	return status(tld::maps::unregister_map(map_fd));
+}
+
+TLD_API int tld_map_open(const char *pin_path)
+{
+	return status(tld::maps::open_pinned(pin_path));
+}
+
+TLD_API int tld_set_dyn_data_size(size_t size)
+{
+	return status(tld::keys::set_reserve(size));
+}
+
+} // extern "C"

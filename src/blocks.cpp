@@ -1,0 +1,214 @@
+// Per-thread blocks.
+//
+// Every block is one whole page from a pool of pages the library maps
+// itself: the page starts with the 8-byte header (start = 8), so every reader
+// of the layout finds `start` at offset 0 of the page the UPTR points at, and
+// no heap memory is ever pinned by the kernel.  A page goes back to the pool
+// only after the thread's element is gone from every map.
+#include "blocks.hpp"
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "keys.hpp"
+#include "maps.hpp"
+
+namespace tld {
+
+std::mutex g_lock;
+
+namespace {
+
+thread_rec *g_threads = nullptr;	// list of threads holding a block
+TLD_TLS thread_rec t_rec;
+
+// The pool: pages given back, then the untouched rest of the newest chunk.
+struct free_page {
+	free_page *next;
+};
+free_page *g_free = nullptr;
+char *g_fresh = nullptr;
+std::size_t g_fresh_left = 0;
+constexpr std::size_t chunk_pages = 64;
+
+pthread_key_t g_exit_key;
+pthread_once_t g_once = PTHREAD_ONCE_INIT;
+int g_once_err = 0;
+
+void *pool_take() noexcept
+{
+	if (g_free) {
+		free_page *p = g_free;
+		g_free = p->next;
+		p->next = nullptr;
+		return p;
+	}
+	if (!g_fresh_left) {
+		void *c = mmap(nullptr, chunk_pages * page_size(), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c == MAP_FAILED)
+			return nullptr;
+		g_fresh = static_cast<char *>(c);
+		g_fresh_left = chunk_pages;
+	}
+	void *p = g_fresh;
+	g_fresh += page_size();
+	--g_fresh_left;
+	return p;
+}
+
+void pool_give(void *page) noexcept
+{
+	std::memset(page, 0, page_size());
+	auto *p = static_cast<free_page *>(page);
+	p->next = g_free;
+	g_free = p;
+}
+
+void link(thread_rec *t) noexcept
+{
+	t->prev = nullptr;
+	t->next = g_threads;
+	if (g_threads)
+		g_threads->prev = t;
+	g_threads = t;
+}
+
+void unlink(thread_rec *t) noexcept
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		g_threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->prev = t->next = nullptr;
+}
+
+// Drop the thread's block with g_lock held: out of every map, then to the pool.
+void drop_locked(thread_rec *t) noexcept
+{
+	maps::remove_thread(t);
+	unlink(t);
+	pool_give(t->page);
+	t->page = nullptr;
+	t->in_maps = 0;
+	t->err = 0;
+}
+
+void on_thread_exit(void *arg) noexcept
+{
+	auto *t = static_cast<thread_rec *>(arg);
+	{
+		std::lock_guard g(g_lock);
+		if (t->page)
+			drop_locked(t);
+	}
+	blocks::t_page = nullptr;
+	blocks::t_map_fd = -1;
+}
+
+void before_fork() noexcept { g_lock.lock(); }
+void after_fork_parent() noexcept { g_lock.unlock(); }
+
+// The child has one thread: the one that forked.  It keeps its block at the
+// same address and registers it for its own task; the other threads' pages
+// are copies nobody owns any more and go back to the pool.
+void after_fork_child() noexcept
+{
+	thread_rec *self = &t_rec;
+	for (thread_rec *t = g_threads; t;) {
+		thread_rec *next = t->next;
+		if (t != self) {
+			unlink(t);
+			pool_give(t->page);
+			t->page = nullptr;
+		}
+		t = next;
+	}
+	maps::forget_all_threads();
+	blocks::t_map_fd = -1;
+	if (self->page) {
+		self->tid = static_cast<pid_t>(syscall(SYS_gettid));
+		self->in_maps = 0;
+		self->err = 0;
+		maps::add_thread(self);
+	}
+	g_lock.unlock();
+}
+
+void init_once() noexcept
+{
+	g_once_err = -pthread_key_create(&g_exit_key, on_thread_exit);
+	if (!g_once_err)
+		g_once_err = -pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+} // namespace
+
+thread_rec *threads_head() noexcept { return g_threads; }
+
+namespace blocks {
+
+TLD_TLS char *t_page = nullptr;
+TLD_TLS int t_map_fd = -1;
+
+thread_rec *self() noexcept { return &t_rec; }
+
+int take() noexcept
+{
+	if (t_page)
+		return 0;
+	pthread_once(&g_once, init_once);
+	if (g_once_err)
+		return g_once_err;
+	if (int err = keys::freeze())
+		return err;
+	try {
+		std::lock_guard g(g_lock);
+		thread_rec *t = &t_rec;
+		void *page = pool_take();
+		if (!page)
+			return -ENOMEM;
+		auto *d = static_cast<tld_data_u *>(page);
+		d->start = TLD_LAYOUT_DATA_START;
+		t->tid = static_cast<pid_t>(syscall(SYS_gettid));
+		t->page = d;
+		t->in_maps = 0;
+		t->err = 0;
+		link(t);
+		pthread_setspecific(g_exit_key, t);
+		int env_err = maps::load_env_once();
+		maps::add_thread(t);
+		if (!t->err)
+			t->err = env_err;
+	} catch (...) {
+		return -EAGAIN;	// the lock could not be taken
+	}
+	t_map_fd = -1;
+	t_page = reinterpret_cast<char *>(t_rec.page);
+	return 0;
+}
+
+void release() noexcept
+{
+	thread_rec *t = &t_rec;
+	if (!t->page)
+		return;
+	t_page = nullptr;
+	t_map_fd = -1;
+	try {
+		std::lock_guard g(g_lock);
+		drop_locked(t);
+		pthread_setspecific(g_exit_key, nullptr);
+	} catch (...) {
+	}
+}
+
+} // namespace blocks
+} // namespace tld

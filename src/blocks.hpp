@@ -1,0 +1,27 @@
+// Per-thread blocks: the page pool, taking and returning a thread's page,
+// thread exit and fork.
+#pragma once
+
+#include "threads.hpp"
+
+namespace tld::blocks {
+
+// The calling thread's page, or nullptr before its first lookup.
+extern TLD_TLS char *t_page;
+
+// The map fd this thread last confirmed it is registered in through
+// tld_get_data(); -1 when none.  Reset whenever the block changes.
+extern TLD_TLS int t_map_fd;
+
+// Take the calling thread's block and register it in every map.  Returns 0
+// with t_page set, -ENOMEM without a block, or 0 with the record's err set
+// when some registration failed (the block is usable).
+int take() noexcept;
+
+// Give the calling thread's block back (tld_free()).
+void release() noexcept;
+
+// The calling thread's record (its `page` is null when it has no block).
+thread_rec *self() noexcept;
+
+} // namespace tld::blocks

@@ -1,0 +1,36 @@
+// The metadata page: key creation, lookup and publication (PROTOCOL.md).
+#pragma once
+
+#include <cstddef>
+
+#include "layout.hpp"
+
+namespace tld::keys {
+
+// The process's metadata page, mapped on first use; nullptr if mapping failed.
+tld_meta_u *meta_page() noexcept;
+
+// Create a TLD: sized into every block while the layout is not frozen, in the
+// dynamic reserve afterwards.  Returns the offset or -errno.
+int create(const char *name, std::size_t size) noexcept;
+
+// Offset of the published TLD `name`, which must have `size` bytes, or -errno.
+int find(const char *name, std::size_t size) noexcept;
+
+// Fix the layout: called before the first block is handed out.  Returns 0 or
+// -ENOMEM when the metadata page cannot be mapped.
+int freeze() noexcept;
+
+// Set the dynamic reserve; 0 or -errno.
+int set_reserve(std::size_t size) noexcept;
+
+// True when `off` is the offset of a key this process created.
+bool is_key(int off) noexcept;
+
+// Bytes of every thread's data area as published (the page's `size`).
+std::size_t data_size() noexcept;
+
+// Check a name: 0 or -EINVAL.
+int check_name(const char *name) noexcept;
+
+} // namespace tld::keys

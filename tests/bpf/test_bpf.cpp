@@ -1,0 +1,427 @@
+// What BPF programs read of libtld's data on a live kernel.  Each TEST_CASE
+// runs in a process of its own (see meson.build): keys are per process.
+#include <bpf/bpf.h>
+#include <pthread.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <barrier>
+#include <catch2/catch_test_macros.hpp>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "tld/tld.h"
+
+using harness::bytes_of;
+using harness::reader;
+using harness::tld_spec;
+
+namespace {
+
+struct blob {
+	std::uint64_t a, b, c;
+};
+
+TLD_DEFINE_KEY(k_flag, "test.flag", 1);
+TLD_DEFINE_KEY(k_prio, "test.priority", sizeof(std::uint32_t));
+TLD_DEFINE_KEY(k_req, "test.request_id", sizeof(std::uint64_t));
+TLD_DEFINE_KEY(k_blob, "test.a_rather_long_name_for_a_blob_of_bytes", sizeof(blob));
+
+const std::vector<tld_spec> defined_tlds = {
+	{"test.flag", 1},
+	{"test.priority", sizeof(std::uint32_t)},
+	{"test.request_id", sizeof(std::uint64_t)},
+	{"test.a_rather_long_name_for_a_blob_of_bytes", sizeof(blob)},
+};
+
+// Values that differ per thread and per round.
+struct values {
+	std::uint8_t flag;
+	std::uint32_t prio;
+	std::uint64_t req;
+	blob b;
+	values(int thread, int round)
+		: flag(static_cast<std::uint8_t>(thread * 7 + round + 1)),
+		  prio(0x10000u * static_cast<unsigned>(thread) + static_cast<unsigned>(round)),
+		  req(0xabcdef0000000000ull | (std::uint64_t(thread) << 16) | unsigned(round)),
+		  b{req ^ 1, req ^ 2, req ^ 3}
+	{
+	}
+};
+
+// Write through pointers from tld_get_data() (or tld_data() with fd -1).
+void write_values(int map_fd, const values &v)
+{
+	auto get = [&](tld_key_t k) {
+		void *p = map_fd >= 0 ? tld_get_data(map_fd, k) : tld_data(k);
+		REQUIRE(p != nullptr);
+		return p;
+	};
+	*static_cast<std::uint8_t *>(get(k_flag)) = v.flag;
+	*static_cast<std::uint32_t *>(get(k_prio)) = v.prio;
+	*static_cast<std::uint64_t *>(get(k_req)) = v.req;
+	*static_cast<blob *>(get(k_blob)) = v.b;
+}
+
+// Compare what a reader saw with what was written; returns a failure text.
+std::string mismatch(const harness::reading &r, const values &v)
+{
+	if (r.err)
+		return "reader init failed: " + std::to_string(r.err);
+	const std::vector<std::vector<std::uint8_t>> want = {
+		bytes_of(v.flag), bytes_of(v.prio), bytes_of(v.req), bytes_of(v.b)};
+	for (std::size_t i = 0; i < want.size(); ++i) {
+		if (r.items[i].found != 1)
+			return defined_tlds[i].name + ": found=" + std::to_string(r.items[i].found);
+		if (r.items[i].value != want[i])
+			return defined_tlds[i].name + ": value differs";
+	}
+	return {};
+}
+
+// Run `body(thread_index)` on n threads at once; collect failure texts.
+template <typename F> std::vector<std::string> on_threads(int n, F body)
+{
+	std::vector<std::string> failures(n);
+	std::vector<std::thread> ts;
+	for (int i = 0; i < n; ++i)
+		ts.emplace_back([&, i] {
+			try {
+				failures[i] = body(i);
+			} catch (const std::exception &e) {
+				failures[i] = e.what();
+			}
+		});
+	for (auto &t : ts)
+		t.join();
+	std::vector<std::string> out;
+	for (int i = 0; i < n; ++i)
+		if (!failures[i].empty())
+			out.push_back("thread " + std::to_string(i) + ": " + failures[i]);
+	return out;
+}
+
+#define REQUIRE_NO_FAILURES(v)                                                 \
+	do {                                                                   \
+		auto _f = (v);                                                 \
+		INFO((_f.empty() ? std::string() : _f.front()));               \
+		REQUIRE(_f.empty());                                           \
+	} while (0)
+
+} // namespace
+
+TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configuration")
+{
+	reader verify(reader::verify);
+	reader v1(reader::proto_v1);
+	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	const int n = 32;
+	std::barrier sync(n);
+	REQUIRE_NO_FAILURES(on_threads(n, [&](int t) -> std::string {
+		for (int round = 0; round < 2; ++round) {
+			values v(t, round);
+			write_values(verify.data_map_fd(), v);
+			sync.arrive_and_wait();
+			// Round 0 searches names; round 1 uses the cached offsets.
+			auto flags = round == 0 ? TLD_VERIFY_RESET_CACHE | TLD_VERIFY_TWICE
+						: TLD_VERIFY_TWICE;
+			if (auto m = mismatch(verify.read(defined_tlds, flags), v); !m.empty())
+				return "tld.bpf.h reader, round " + std::to_string(round) + ": " + m;
+			if (auto m = mismatch(v1.read(defined_tlds), v); !m.empty())
+				return "v1 protocol reader, round " + std::to_string(round) + ": " + m;
+			sync.arrive_and_wait();
+		}
+		return {};
+	}));
+}
+
+TEST_CASE("a key created after threads hold blocks is read by BPF from every thread")
+{
+	reader verify(reader::verify);
+	reader v1(reader::proto_v1);
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	const int n = 8;
+	std::barrier sync(n + 1);
+	tld_key_t late{-1};
+	auto threads = std::thread([&] {
+		REQUIRE_NO_FAILURES(on_threads(n, [&](int t) -> std::string {
+			write_values(-1, values(t, 0));
+			// Prime the BPF key cache with "not found" before the key exists.
+			auto before = verify.read({{"late.counter", 8}}, TLD_VERIFY_RESET_CACHE);
+			if (before.items[0].found != 0)
+				return "late.counter found before it was created";
+			sync.arrive_and_wait();	// blocks exist
+			sync.arrive_and_wait();	// the key was created
+			auto *p = static_cast<std::uint64_t *>(tld_data(late));
+			if (!p)
+				return "tld_data(late) failed";
+			*p = 0x1234500 + t;
+			auto r = verify.read({{"late.counter", 8}}, 0);
+			if (r.items[0].found != 1 || r.items[0].value != bytes_of(*p))
+				return "tld.bpf.h reader missed the late key";
+			auto r1 = v1.read({{"late.counter", 8}});
+			if (r1.items[0].found != 1 || r1.items[0].value != bytes_of(*p))
+				return "v1 reader missed the late key";
+			return {};
+		}));
+	});
+	sync.arrive_and_wait();
+	late = tld_create_key("late.counter", 8);
+	INFO("tld_create_key: " << late.off);
+	CHECK(!tld_key_is_err(late));
+	sync.arrive_and_wait();
+	threads.join();
+}
+
+TEST_CASE("a map registered after threads started is filled with every live thread")
+{
+	reader verify(reader::verify);
+	const int n = 8;
+	std::barrier sync(n + 1);
+	auto threads = std::thread([&] {
+		REQUIRE_NO_FAILURES(on_threads(n, [&](int t) -> std::string {
+			values v(t, 3);
+			write_values(-1, v);	// no map yet
+			sync.arrive_and_wait();
+			sync.arrive_and_wait();	// registered now
+			return mismatch(verify.read(defined_tlds), v);
+		}));
+	});
+	sync.arrive_and_wait();
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	sync.arrive_and_wait();
+	threads.join();
+	// Threads started after the registration are added on their first lookup.
+	REQUIRE_NO_FAILURES(on_threads(4, [&](int t) -> std::string {
+		values v(t, 4);
+		write_values(-1, v);
+		return mismatch(verify.read(defined_tlds), v);
+	}));
+}
+
+TEST_CASE("a version 1 map and a variant B map are served at once each to its own reader")
+{
+	reader v1(reader::proto_v1);
+	reader b(reader::proto_b);
+	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	REQUIRE(tld_map_register(b.data_map_fd()) == 0);
+	REQUIRE_NO_FAILURES(on_threads(8, [&](int t) -> std::string {
+		values v(t, 5);
+		write_values(-1, v);
+		if (auto m = mismatch(v1.read(defined_tlds), v); !m.empty())
+			return "v1: " + m;
+		if (auto m = mismatch(b.read(defined_tlds), v); !m.empty())
+			return "variant B: " + m;
+		return {};
+	}));
+}
+
+TEST_CASE("a forked child registers its own copy and BPF reads the child's value")
+{
+	reader verify(reader::verify);
+	reader v1(reader::proto_v1);
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	values parent(0, 6);
+	write_values(-1, parent);
+	// Other threads hold blocks while the process forks.
+	std::barrier sync(3);
+	std::thread a([&] { write_values(-1, values(1, 6)); sync.arrive_and_wait(); sync.arrive_and_wait(); });
+	std::thread c([&] { write_values(-1, values(2, 6)); sync.arrive_and_wait(); sync.arrive_and_wait(); });
+	sync.arrive_and_wait();
+	void *before = tld_data(k_req);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int rc = 0;
+		if (tld_data(k_req) != before)
+			rc |= 1;	// the block moved
+		auto r = verify.read(defined_tlds);
+		if (!mismatch(r, parent).empty())
+			rc |= 2;	// the inherited values are not visible
+		values child(9, 6);
+		write_values(-1, child);
+		if (!mismatch(verify.read(defined_tlds), child).empty())
+			rc |= 4;
+		if (!mismatch(v1.read(defined_tlds), child).empty())
+			rc |= 8;
+		_exit(rc);
+	}
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	sync.arrive_and_wait();
+	a.join();
+	c.join();
+	REQUIRE(WIFEXITED(status));
+	INFO("child failures (bits: 1 moved, 2 inherited, 4 tld.bpf.h, 8 v1): " << WEXITSTATUS(status));
+	CHECK(WEXITSTATUS(status) == 0);
+	// The parent's own element still holds the parent's page.
+	CHECK(mismatch(verify.read(defined_tlds), parent).empty());
+}
+
+TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
+{
+	reader verify(reader::verify);
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	values v(0, 7);
+	write_values(-1, v);
+	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
+	std::barrier sync(2);
+	std::thread other([&] {
+		write_values(-1, values(1, 7));
+		sync.arrive_and_wait();
+		sync.arrive_and_wait();
+		CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+	});
+	sync.arrive_and_wait();
+	REQUIRE(tld_map_unregister(verify.data_map_fd()) == 0);
+	CHECK(tld_map_unregister(verify.data_map_fd()) == -ENOENT);
+	sync.arrive_and_wait();
+	other.join();
+	CHECK(verify.read(defined_tlds).err == -61);	// -ENODATA from tld_object_init()
+	CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+	// Local data keeps working without the map.
+	REQUIRE(tld_data(k_req) != nullptr);
+	CHECK(*static_cast<std::uint64_t *>(tld_data(k_req)) == v.req);
+	// Registering again adds the thread back.
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	CHECK(mismatch(verify.read(defined_tlds), v).empty());
+}
+
+TEST_CASE("tld_free deletes the element and the next lookup takes a fresh registered block")
+{
+	reader verify(reader::verify);
+	int fd = verify.data_map_fd();
+	values v(0, 8);
+	write_values(fd, v);
+	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
+	tld_free();
+	CHECK_FALSE(harness::has_element(fd));
+	CHECK(verify.read(defined_tlds).err == -61);
+	auto *p = static_cast<std::uint64_t *>(tld_get_data(fd, k_req));
+	REQUIRE(p != nullptr);
+	CHECK(*p == 0);	// a fresh block is zero-filled
+	values w(0, 9);
+	write_values(fd, w);
+	CHECK(mismatch(verify.read(defined_tlds), w).empty());
+}
+
+TEST_CASE("a thread's element is gone before its page is reused")
+{
+	reader verify(reader::verify);
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	// A pthread key made after libtld's runs its destructor after libtld's.
+	static int map_fd;
+	static int gone;
+	map_fd = verify.data_map_fd();
+	gone = -1;
+	write_values(-1, values(0, 10));	// libtld's key exists now
+	pthread_key_t late_key;
+	REQUIRE(pthread_key_create(&late_key, [](void *) {
+			gone = harness::has_element(map_fd) ? 0 : 1;
+		}) == 0);
+	void *first_page = nullptr;
+	std::thread t([&] {
+		write_values(-1, values(1, 10));
+		REQUIRE(harness::has_element(map_fd));
+		first_page = tld_data(k_flag);
+		pthread_setspecific(late_key, &late_key);
+	});
+	t.join();
+	CHECK(gone == 1);
+	// The next thread gets the page back from the pool, registered afresh.
+	std::thread u([&] {
+		values v(2, 10);
+		write_values(-1, v);
+		CHECK(tld_data(k_flag) == first_page);
+		CHECK(mismatch(verify.read(defined_tlds), v).empty());
+	});
+	u.join();
+	pthread_key_delete(late_key);
+}
+
+TEST_CASE("maps of other layouts and other types are refused before any write")
+{
+	reader verify(reader::verify);
+	harness::odd_maps odd;
+	write_values(-1, values(0, 11));
+	struct named {
+		const char *what;
+		int fd;
+	};
+	for (auto m : {named{"variant C (metadata at 64)", odd.variant_c()},
+		       named{"task storage, 16 bytes, no UPTR", odd.no_uptr16()},
+		       named{"task storage, 24 bytes, no UPTR", odd.no_uptr24()},
+		       named{"array map", odd.array16()}, named{"hash map", odd.hash16()},
+		       named{"a BPF program fd", odd.prog()}}) {
+		INFO(m.what);
+		CHECK(tld_map_register(m.fd) == -EINVAL);
+		errno = 0;
+		CHECK(tld_get_data(m.fd, k_req) == nullptr);
+		CHECK(errno == EINVAL);
+	}
+	for (int fd : {odd.variant_c(), odd.no_uptr16(), odd.no_uptr24()})
+		CHECK_FALSE(harness::has_element(fd));
+	// The thread's data still works, and good maps still register.
+	CHECK(tld_data(k_req) != nullptr);
+	CHECK(tld_map_register(verify.data_map_fd()) == 0);
+	CHECK(harness::has_element(verify.data_map_fd()));
+}
+
+TEST_CASE("TLD_MAP and tld_map_open register a pinned map")
+{
+	reader verify(reader::verify);
+	struct stat st;
+	if (stat("/sys/fs/bpf", &st) != 0 ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, nullptr) != 0) {
+		// Mounted already (EBUSY) is what we expect; anything else fails below.
+	}
+	std::string pin = "/sys/fs/bpf/tld-test-" + std::to_string(getpid());
+	unlink(pin.c_str());
+	REQUIRE(bpf_obj_pin(verify.data_map_fd(), pin.c_str()) == 0);
+	struct unpin {
+		std::string p;
+		~unpin() { unlink(p.c_str()); }
+	} cleanup{pin};
+
+	// A fresh process that never used libtld: the variable is read at first use.
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		setenv("TLD_MAP", pin.c_str(), 1);
+		values v(0, 12);
+		write_values(-1, v);
+		int rc = mismatch(verify.read(defined_tlds), v).empty() ? 0 : 1;
+		if (tld_thread_init() != 0)
+			rc |= 2;
+		_exit(rc);
+	}
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	REQUIRE(WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
+
+	// A path that does not exist is reported by tld_thread_init().
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		setenv("TLD_MAP", "/sys/fs/bpf/tld-test-no-such-pin", 1);
+		_exit(tld_thread_init() == -ENOENT && tld_data(k_req) ? 0 : 1);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+	int fd = tld_map_open(pin.c_str());
+	REQUIRE(fd >= 0);
+	close(fd);	// the registration holds its own reference
+	values v(1, 12);
+	write_values(-1, v);
+	CHECK(mismatch(verify.read(defined_tlds), v).empty());
+	CHECK(tld_map_open("/sys/fs/bpf/tld-test-no-such-pin") == -ENOENT);
+}

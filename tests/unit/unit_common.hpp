@@ -1,0 +1,62 @@
+// Small helpers shared by the unit tests.
+//
+// Every process has one metadata page with at most 63 keys, so the unit
+// tests run each Catch2 TEST_CASE in a process of its own (see meson.build).
+#pragma once
+
+#include <tld/tld.h>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace tldtest {
+
+inline constexpr std::size_t round8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+
+inline std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
+
+// Bytes a thread's data area can hold: the page minus the 8-byte header.
+inline std::size_t data_capacity() { return page_size() - 8; }
+
+// Text for a (negative or positive) errno, for assertion messages.
+inline std::string err_name(int e)
+{
+	if (e < 0)
+		e = -e;
+	switch (e) {
+	case 0: return "0";
+	case EINVAL: return "EINVAL";
+	case E2BIG: return "E2BIG";
+	case EEXIST: return "EEXIST";
+	case ENOSPC: return "ENOSPC";
+	case ENOENT: return "ENOENT";
+	case EBUSY: return "EBUSY";
+	case EBADF: return "EBADF";
+	case ENOMEM: return "ENOMEM";
+	case EAGAIN: return "EAGAIN";
+	case EPERM: return "EPERM";
+	default: return std::to_string(e);
+	}
+}
+
+// A key's value as text: "off=N" or "-EXXX".
+inline std::string key_str(tld_key_t k)
+{
+	if (k.off < 0)
+		return "-" + err_name(k.off);
+	return "off=" + std::to_string(k.off);
+}
+
+// The page a thread block lives in, from a pointer tld_data() returned for
+// the key at offset `off`.
+inline std::uintptr_t block_page(const void *p, int off)
+{
+	return reinterpret_cast<std::uintptr_t>(p) - static_cast<std::uintptr_t>(off) - 8;
+}
+
+} // namespace tldtest
