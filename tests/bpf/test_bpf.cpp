@@ -9,7 +9,9 @@
 
 #include <barrier>
 #include <catch2/catch_test_macros.hpp>
+#include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,11 +57,14 @@ struct values {
 };
 
 // Write through pointers from tld_get_data() (or tld_data() with fd -1).
+// Throws std::runtime_error: it runs on threads where Catch2 cannot assert.
 void write_values(int map_fd, const values &v)
 {
 	auto get = [&](tld_key_t k) {
 		void *p = map_fd >= 0 ? tld_get_data(map_fd, k) : tld_data(k);
-		REQUIRE(p != nullptr);
+		if (!p)
+			throw std::runtime_error(std::string("TLD lookup failed: ") +
+						 std::strerror(errno));
 		return p;
 	};
 	*static_cast<std::uint8_t *>(get(k_flag)) = v.flag;
@@ -149,8 +154,9 @@ TEST_CASE("a key created after threads hold blocks is read by BPF from every thr
 	const int n = 8;
 	std::barrier sync(n + 1);
 	tld_key_t late{-1};
+	std::vector<std::string> failures;
 	auto threads = std::thread([&] {
-		REQUIRE_NO_FAILURES(on_threads(n, [&](int t) -> std::string {
+		failures = on_threads(n, [&](int t) -> std::string {
 			write_values(-1, values(t, 0));
 			// Prime the BPF key cache with "not found" before the key exists.
 			auto before = verify.read({{"late.counter", 8}}, TLD_VERIFY_RESET_CACHE);
@@ -169,14 +175,15 @@ TEST_CASE("a key created after threads hold blocks is read by BPF from every thr
 			if (r1.items[0].found != 1 || r1.items[0].value != bytes_of(*p))
 				return "v1 reader missed the late key";
 			return {};
-		}));
+		});
 	});
 	sync.arrive_and_wait();
 	late = tld_create_key("late.counter", 8);
-	INFO("tld_create_key: " << late.off);
-	CHECK(!tld_key_is_err(late));
 	sync.arrive_and_wait();
 	threads.join();
+	INFO("tld_create_key: " << late.off);
+	CHECK(!tld_key_is_err(late));
+	REQUIRE_NO_FAILURES(failures);
 }
 
 TEST_CASE("a map registered after threads started is filled with every live thread")
@@ -184,19 +191,22 @@ TEST_CASE("a map registered after threads started is filled with every live thre
 	reader verify(reader::verify);
 	const int n = 8;
 	std::barrier sync(n + 1);
+	std::vector<std::string> failures;
 	auto threads = std::thread([&] {
-		REQUIRE_NO_FAILURES(on_threads(n, [&](int t) -> std::string {
+		failures = on_threads(n, [&](int t) -> std::string {
 			values v(t, 3);
 			write_values(-1, v);	// no map yet
 			sync.arrive_and_wait();
 			sync.arrive_and_wait();	// registered now
 			return mismatch(verify.read(defined_tlds), v);
-		}));
+		});
 	});
 	sync.arrive_and_wait();
-	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	int err = tld_map_register(verify.data_map_fd());
 	sync.arrive_and_wait();
 	threads.join();
+	REQUIRE(err == 0);
+	REQUIRE_NO_FAILURES(failures);
 	// Threads started after the registration are added on their first lookup.
 	REQUIRE_NO_FAILURES(on_threads(4, [&](int t) -> std::string {
 		values v(t, 4);
@@ -232,8 +242,16 @@ TEST_CASE("a forked child registers its own copy and BPF reads the child's value
 	write_values(-1, parent);
 	// Other threads hold blocks while the process forks.
 	std::barrier sync(3);
-	std::thread a([&] { write_values(-1, values(1, 6)); sync.arrive_and_wait(); sync.arrive_and_wait(); });
-	std::thread c([&] { write_values(-1, values(2, 6)); sync.arrive_and_wait(); sync.arrive_and_wait(); });
+	auto holder = [&](int t) {
+		try {
+			write_values(-1, values(t, 6));
+		} catch (...) {
+		}
+		sync.arrive_and_wait();
+		sync.arrive_and_wait();
+	};
+	std::thread a(holder, 1);
+	std::thread c(holder, 2);
 	sync.arrive_and_wait();
 	void *before = tld_data(k_req);
 	pid_t pid = fork();
@@ -273,17 +291,23 @@ TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
 	write_values(-1, v);
 	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
 	std::barrier sync(2);
+	int other_before = -1, other_after = -1;
 	std::thread other([&] {
 		write_values(-1, values(1, 7));
+		other_before = harness::has_element(verify.data_map_fd());
 		sync.arrive_and_wait();
 		sync.arrive_and_wait();
-		CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+		other_after = harness::has_element(verify.data_map_fd());
 	});
 	sync.arrive_and_wait();
-	REQUIRE(tld_map_unregister(verify.data_map_fd()) == 0);
-	CHECK(tld_map_unregister(verify.data_map_fd()) == -ENOENT);
+	int first = tld_map_unregister(verify.data_map_fd());
+	int second = tld_map_unregister(verify.data_map_fd());
 	sync.arrive_and_wait();
 	other.join();
+	REQUIRE(first == 0);
+	CHECK(second == -ENOENT);
+	CHECK(other_before == 1);
+	CHECK(other_after == 0);
 	CHECK(verify.read(defined_tlds).err == -61);	// -ENODATA from tld_object_init()
 	CHECK_FALSE(harness::has_element(verify.data_map_fd()));
 	// Local data keeps working without the map.
@@ -327,22 +351,29 @@ TEST_CASE("a thread's element is gone before its page is reused")
 			gone = harness::has_element(map_fd) ? 0 : 1;
 		}) == 0);
 	void *first_page = nullptr;
+	int registered = -1;
 	std::thread t([&] {
 		write_values(-1, values(1, 10));
-		REQUIRE(harness::has_element(map_fd));
+		registered = harness::has_element(map_fd);
 		first_page = tld_data(k_flag);
 		pthread_setspecific(late_key, &late_key);
 	});
 	t.join();
+	CHECK(registered == 1);
 	CHECK(gone == 1);
 	// The next thread gets the page back from the pool, registered afresh.
+	void *second_page = nullptr;
+	std::string seen;
 	std::thread u([&] {
 		values v(2, 10);
 		write_values(-1, v);
-		CHECK(tld_data(k_flag) == first_page);
-		CHECK(mismatch(verify.read(defined_tlds), v).empty());
+		second_page = tld_data(k_flag);
+		seen = mismatch(verify.read(defined_tlds), v);
 	});
 	u.join();
+	CHECK(second_page == first_page);
+	INFO(seen);
+	CHECK(seen.empty());
 	pthread_key_delete(late_key);
 }
 
