@@ -32,17 +32,17 @@ void *fail(int err) noexcept
 
 extern "C" {
 
-TLD_API tld_key_t tld_create_key(const char *name, size_t size)
+TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT
 {
 	return key_of(tld::keys::create(name, size));
 }
 
-TLD_API tld_key_t tld_find_key(const char *name, size_t size)
+TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT
 {
 	return key_of(tld::keys::find(name, size));
 }
 
-TLD_API void *tld_data(tld_key_t key)
+TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
 	char *page = tld::blocks::t_page;
 	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
@@ -56,7 +56,7 @@ TLD_API void *tld_data(tld_key_t key)
 	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
 }
 
-TLD_API void *tld_get_data(int map_fd, tld_key_t key)
+TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 {
 	char *page = tld::blocks::t_page;
 	if (__builtin_expect(page && map_fd >= 0 && map_fd == tld::blocks::t_map_fd &&
@@ -74,12 +74,12 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key)
 	return p;
 }
 
-TLD_API void tld_free(void)
+TLD_API void tld_free(void) TLD_NOEXCEPT
 {
 	tld::blocks::release();
 }
 
-TLD_API int tld_thread_init(void)
+TLD_API int tld_thread_init(void) TLD_NOEXCEPT
 {
 	if (int err = tld::blocks::take())
 		return status(err);
@@ -94,22 +94,22 @@ TLD_API int tld_thread_init(void)
 	}
 }
 
-TLD_API int tld_map_register(int map_fd)
+TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT
 {
 	return status(tld::maps::register_map(map_fd));
 }
 
-TLD_API int tld_map_unregister(int map_fd)
+TLD_API int tld_map_unregister(int map_fd) TLD_NOEXCEPT
 {
 	return status(tld::maps::unregister_map(map_fd));
 }
 
-TLD_API int tld_map_open(const char *pin_path)
+TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT
 {
 	return status(tld::maps::open_pinned(pin_path));
 }
 
-TLD_API int tld_set_dyn_data_size(size_t size)
+TLD_API int tld_set_dyn_data_size(size_t size) TLD_NOEXCEPT
 {
 	return status(tld::keys::set_reserve(size));
 }

@@ -37,6 +37,13 @@ extern "C" {
 #define TLD_API
 #endif
 
+/* Nothing in this library throws: C++ callers may rely on it. */
+#if defined(__cplusplus)
+#define TLD_NOEXCEPT noexcept
+#else
+#define TLD_NOEXCEPT
+#endif
+
 /* Longest TLD name, not counting the terminating NUL. */
 #define TLD_NAME_MAX 61
 /* Most TLDs one process can publish. */
@@ -70,7 +77,7 @@ typedef struct {
  *   -ENOMEM  the metadata page could not be mapped
  * Thread-safe and lock-free; never blocks on another creator for long.
  */
-TLD_API tld_key_t tld_create_key(const char *name, size_t size);
+TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
 
 /*
  * TLD_DEFINE_KEY() - define a file-scope key, created before main() runs
@@ -114,7 +121,7 @@ static inline int tld_key_err_or_zero(tld_key_t key)
  *   -ENOENT  no TLD of that name is published
  * Thread-safe.
  */
-TLD_API tld_key_t tld_find_key(const char *name, size_t size);
+TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
 
 /*
  * tld_data() - the calling thread's copy of the TLD of @key.
@@ -130,7 +137,7 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size);
  *   ENOMEM               no page could be mapped for the thread's block
  * Async-signal-safe once the calling thread called tld_thread_init().
  */
-TLD_API void *tld_data(tld_key_t key);
+TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
 
 /*
  * tld_get_data() - like tld_data(), and make sure that the calling thread is
@@ -143,7 +150,7 @@ TLD_API void *tld_data(tld_key_t key);
  * return, or to the error the kernel gave for this thread's map update.
  * Thread-safe.
  */
-TLD_API void *tld_get_data(int map_fd, tld_key_t key);
+TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT;
 
 /*
  * tld_free() - release the calling thread's block now, instead of at thread
@@ -152,7 +159,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key);
  * lookup takes a fresh, zero-filled block.  Does nothing if the thread has no
  * block.  Thread-safe.
  */
-TLD_API void tld_free(void);
+TLD_API void tld_free(void) TLD_NOEXCEPT;
 
 /*
  * tld_thread_init() - take the calling thread's block and register it in
@@ -166,7 +173,7 @@ TLD_API void tld_free(void);
  *            a map (pidfd_open() or the map update); the block is usable
  * Thread-safe.
  */
-TLD_API int tld_thread_init(void);
+TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
 
 /*
  * tld_map_register() - register the task storage map @map_fd: every thread
@@ -189,7 +196,7 @@ TLD_API int tld_thread_init(void);
  *            thread, the map is left unregistered and its elements removed
  * Thread-safe.
  */
-TLD_API int tld_map_register(int map_fd);
+TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT;
 
 /*
  * tld_map_unregister() - forget the map @map_fd (the same map through any
@@ -202,7 +209,7 @@ TLD_API int tld_map_register(int map_fd);
  *   -ENOENT  the map is not registered
  * Thread-safe.
  */
-TLD_API int tld_map_unregister(int map_fd);
+TLD_API int tld_map_unregister(int map_fd) TLD_NOEXCEPT;
 
 /*
  * tld_map_open() - open the map pinned at @pin_path in bpffs and register it.
@@ -215,7 +222,7 @@ TLD_API int tld_map_unregister(int map_fd);
  *   anything tld_map_register() returns
  * Thread-safe.
  */
-TLD_API int tld_map_open(const char *pin_path);
+TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT;
 
 /*
  * tld_set_dyn_data_size() - set the per-thread reserve for keys created after
@@ -227,7 +234,7 @@ TLD_API int tld_map_open(const char *pin_path);
  *   -E2BIG   the reserve together with the defined keys would not fit a page
  * Thread-safe.
  */
-TLD_API int tld_set_dyn_data_size(size_t size);
+TLD_API int tld_set_dyn_data_size(size_t size) TLD_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */

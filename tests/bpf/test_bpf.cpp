@@ -18,6 +18,7 @@
 
 #include "harness.hpp"
 #include "tld/tld.h"
+#include "tld/tld.hpp"
 
 using harness::bytes_of;
 using harness::reader;
@@ -455,4 +456,40 @@ TEST_CASE("TLD_MAP and tld_map_open register a pinned map")
 	write_values(-1, v);
 	CHECK(mismatch(verify.read(defined_tlds), v).empty());
 	CHECK(tld_map_open("/sys/fs/bpf/tld-test-no-such-pin") == -ENOENT);
+}
+
+TEST_CASE("a tld map object registers for its lifetime and follows moves")
+{
+	reader verify(reader::verify);
+	values v(0, 13);
+	write_values(-1, v);
+	{
+		tld::map m(verify.data_map_fd());
+		CHECK(harness::has_element(verify.data_map_fd()));
+		CHECK(mismatch(verify.read(defined_tlds), v).empty());
+		tld::map moved(std::move(m));
+		CHECK(m.fd() == -1);
+		CHECK(moved.fd() >= 0);
+		CHECK(harness::has_element(verify.data_map_fd()));
+	}
+	CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+	CHECK(verify.read(defined_tlds).err == -61);
+
+	// From a pinned path, with a typed key and a scoped value read by BPF.
+	std::string pin = "/sys/fs/bpf/tld-test-cpp-" + std::to_string(getpid());
+	unlink(pin.c_str());
+	REQUIRE(bpf_obj_pin(verify.data_map_fd(), pin.c_str()) == 0);
+	struct unpin {
+		std::string p;
+		~unpin() { unlink(p.c_str()); }
+	} cleanup{pin};
+	auto m = tld::map::open(pin.c_str());
+	auto req = tld::key<std::uint64_t>::adopt("test.request_id");
+	{
+		tld::scoped<std::uint64_t> s(req, 0x5151);
+		auto r = verify.read({{"test.request_id", 8}});
+		CHECK(r.items[0].value == bytes_of(std::uint64_t{0x5151}));
+	}
+	auto r = verify.read({{"test.request_id", 8}});
+	CHECK(r.items[0].value == bytes_of(v.req));
 }

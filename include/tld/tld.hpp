@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+//
+// libtld for C++20: typed keys, scoped values and map registrations over the
+// C ABI of <tld/tld.h>.  Header-only; it exports nothing and adds no symbol
+// to the library's ABI.
+//
+//	TLD_KEY(std::uint32_t, prio_key, "priority");        // before main()
+//
+//	void handle(request &r)
+//	{
+//		tld::scoped<std::uint64_t> id(request_id_key, r.id);  // restored on exit
+//		if (auto *p = prio_key.get())
+//			*p = r.priority;
+//	}
+//
+// Errors at set-up (creating a key, registering a map) throw tld::error, a
+// std::system_error carrying the errno.  The per-thread accessors never throw:
+// they return nullptr and leave the reason in errno, like the C functions.
+#ifndef TLD_TLD_HPP
+#define TLD_TLD_HPP
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "tld.h"
+
+namespace tld {
+
+// The smallest page libtld runs on, minus the block header: no TLD can be
+// larger, whatever the run-time page size.
+inline constexpr std::size_t max_size = 4096 - 8;
+
+// A failed set-up call: code() is the errno (std::generic_category()).
+class error : public std::system_error {
+public:
+	error(int err, const char *what) : std::system_error(err, std::generic_category(), what) {}
+};
+
+// A typed TLD: every thread has its own T, readable by BPF under the key's name.
+template <typename T> class key {
+	static_assert(std::is_trivially_copyable_v<T>, "a TLD is raw bytes shared with BPF");
+	static_assert(sizeof(T) <= max_size, "a TLD must fit in one page with its header");
+	static_assert(alignof(T) <= 8, "TLDs are 8-byte aligned");
+
+public:
+	using value_type = T;
+
+	// Create the TLD `name` of sizeof(T) bytes.  Throws tld::error.
+	explicit key(const char *name) : raw_(tld_create_key(name, sizeof(T)))
+	{
+		if (tld_key_is_err(raw_))
+			throw error(-raw_.off, "tld_create_key");
+	}
+
+	// Adopt the TLD `name` that other code in the process created; its size
+	// must be sizeof(T).  Throws tld::error (ENOENT: not published; EINVAL:
+	// another size).
+	static key adopt(const char *name)
+	{
+		tld_key_t k = tld_find_key(name, sizeof(T));
+		if (tld_key_is_err(k))
+			throw error(-k.off, "tld_find_key");
+		return key(k);
+	}
+
+	// Wrap a key from the C API without checking it; get() reports its error.
+	static key wrap(tld_key_t k) noexcept { return key(k); }
+
+	// The calling thread's T, or nullptr with errno set.  Never throws.
+	T *get() const noexcept { return static_cast<T *>(tld_data(raw_)); }
+
+	// Same, and make sure the thread is registered in the map `map_fd`.
+	T *get(int map_fd) const noexcept { return static_cast<T *>(tld_get_data(map_fd, raw_)); }
+
+	// False when the key holds an error (see error_code()).
+	explicit operator bool() const noexcept { return !tld_key_is_err(raw_); }
+	int error_code() const noexcept { return -tld_key_err_or_zero(raw_); }
+
+	tld_key_t raw() const noexcept { return raw_; }
+
+private:
+	explicit key(tld_key_t k) noexcept : raw_(k) {}
+	tld_key_t raw_;
+};
+
+// Set the calling thread's T for the life of a scope and restore the value
+// it had before, however the scope ends (exceptions included).  Scopes nest.
+// Never throws: when the TLD is unavailable (a key that failed, or no memory
+// for the thread's block) it does nothing and active() is false.
+template <typename T> class scoped {
+public:
+	scoped(const key<T> &k, const T &value) noexcept : p_(k.get())
+	{
+		if (p_) {
+			saved_ = *p_;
+			*p_ = value;
+		}
+	}
+	~scoped()
+	{
+		if (p_)
+			*p_ = saved_;
+	}
+	scoped(const scoped &) = delete;
+	scoped &operator=(const scoped &) = delete;
+
+	bool active() const noexcept { return p_ != nullptr; }
+	// The value restored when the scope ends.
+	const T &previous() const noexcept { return saved_; }
+
+private:
+	T *p_;
+	T saved_{};
+};
+
+// A map registration that ends with the object: every thread is added to the
+// task storage map now and later, and removed when the map object goes away.
+// Registrations are per map, not per object: keep one tld::map per map.
+class map {
+public:
+	// Register the map `map_fd`; the object keeps its own duplicate of the
+	// descriptor.  Throws tld::error.
+	explicit map(int map_fd)
+	{
+		int err = tld_map_register(map_fd);
+		if (err)
+			throw error(-err, "tld_map_register");
+		fd_ = fcntl(map_fd, F_DUPFD_CLOEXEC, 3);
+		if (fd_ < 0) {
+			err = errno;
+			tld_map_unregister(map_fd);
+			throw error(err, "fcntl(F_DUPFD_CLOEXEC)");
+		}
+	}
+
+	// Open and register the map pinned at `path` in bpffs.  Throws tld::error.
+	static map open(const char *path)
+	{
+		int fd = tld_map_open(path);
+		if (fd < 0)
+			throw error(-fd, "tld_map_open");
+		return map(adopt_fd{}, fd);
+	}
+
+	map(map &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+	map &operator=(map &&other) noexcept
+	{
+		if (this != &other) {
+			reset();
+			fd_ = std::exchange(other.fd_, -1);
+		}
+		return *this;
+	}
+	map(const map &) = delete;
+	map &operator=(const map &) = delete;
+	~map() { reset(); }
+
+	// A descriptor of the map, owned by this object (-1 once moved from).
+	int fd() const noexcept { return fd_; }
+
+private:
+	struct adopt_fd {};
+	map(adopt_fd, int fd) noexcept : fd_(fd) {}
+	void reset() noexcept
+	{
+		if (fd_ >= 0) {
+			tld_map_unregister(fd_);
+			::close(fd_);
+			fd_ = -1;
+		}
+	}
+	int fd_ = -1;
+};
+
+} // namespace tld
+
+// Define a typed key at namespace scope, created before main() runs (or when
+// the defining library is loaded) like TLD_DEFINE_KEY().  Creation failures
+// do not throw: `var` then converts to false and var.get() returns nullptr
+// with errno set to the error.
+#define TLD_KEY(type, var, name)                                               \
+	TLD_DEFINE_KEY(var##_tld_raw_key, name, sizeof(type));                 \
+	const ::tld::key<type> var = ::tld::key<type>::wrap(var##_tld_raw_key)
+
+#endif // TLD_TLD_HPP

@@ -1,0 +1,21 @@
+// What a map's owner compiled: the map's type, value size and value BTF
+// decide which task local data layout it expects (PROTOCOL.md, "Variants").
+// Shared by the library and tldctl; it holds no state.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include "layout.hpp"
+
+namespace tld::detect {
+
+// Information about the BPF map behind `fd`.  0, -EBADF (not an open fd) or
+// -EINVAL (not a BPF map).
+int map_info(int fd, bpf_map_info &info) noexcept;
+
+// map_info() plus the layout: 0 with `kind` set when the map is a task
+// storage map of the version 1 layout or of variant B; -EINVAL for anything
+// else (another map type, no UPTR fields, variant C, ...).
+int inspect(int fd, bpf_map_info &info, variant &kind) noexcept;
+
+} // namespace tld::detect

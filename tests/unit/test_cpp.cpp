@@ -1,0 +1,166 @@
+// The C++ layer, <tld/tld.hpp>.  Built with -Wall -Wextra -Werror -pedantic
+// (see meson.build): including the header is itself one of the checks.
+#include <tld/tld.hpp>
+
+#include <catch2/catch_test_macros.hpp>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+struct hint {
+	std::uint32_t prio;
+	std::uint8_t in_cs;
+};
+
+TLD_KEY(std::uint64_t, request_id, "cpp.request_id");
+TLD_KEY(hint, hints, "cpp.hints");
+
+// No C entry point can throw, so no exception can unwind through the C
+// library: a throw inside it would terminate instead.
+static_assert(noexcept(tld_create_key("x", 1)));
+static_assert(noexcept(tld_find_key("x", 1)));
+static_assert(noexcept(tld_data(tld_key_t{0})));
+static_assert(noexcept(tld_get_data(-1, tld_key_t{0})));
+static_assert(noexcept(tld_free()));
+static_assert(noexcept(tld_thread_init()));
+static_assert(noexcept(tld_map_register(-1)));
+static_assert(noexcept(tld_map_unregister(-1)));
+static_assert(noexcept(tld_map_open("")));
+static_assert(noexcept(tld_set_dyn_data_size(0)));
+// The hot path of the C++ layer does not throw either.
+static_assert(noexcept(request_id.get()));
+static_assert(noexcept(request_id.get(-1)));
+static_assert(noexcept(tld::scoped<std::uint64_t>(request_id, 1)));
+static_assert(!std::is_copy_constructible_v<tld::map>);
+static_assert(std::is_nothrow_move_constructible_v<tld::map>);
+static_assert(std::is_nothrow_move_assignable_v<tld::map>);
+static_assert(!std::is_copy_constructible_v<tld::scoped<int>>);
+
+} // namespace
+
+TEST_CASE("TLD_KEY defines typed keys before main and get returns the thread's value")
+{
+	REQUIRE(request_id);
+	REQUIRE(hints);
+	std::uint64_t *id = request_id.get();
+	hint *h = hints.get();
+	REQUIRE(id != nullptr);
+	REQUIRE(h != nullptr);
+	CHECK(reinterpret_cast<std::uintptr_t>(id) % 8 == 0);
+	*id = 42;
+	h->prio = 7;
+	std::uint64_t other = 1;
+	std::thread([&] { other = *request_id.get(); }).join();
+	CHECK(*request_id.get() == 42);
+	CHECK(other == 0);	// each thread has its own
+	// The same TLD through the C API, by name.
+	tld_key_t c = tld_find_key("cpp.request_id", sizeof(std::uint64_t));
+	REQUIRE(c.off == request_id.raw().off);
+}
+
+TEST_CASE("a typed key throws tld_error carrying the errno when creation fails")
+{
+	tld::key<int> k("cpp.dup");
+	try {
+		tld::key<int> again("cpp.dup");
+		FAIL("a duplicate name was accepted");
+	} catch (const tld::error &e) {
+		CHECK(e.code() == std::errc::file_exists);
+	}
+	try {
+		tld::key<int> bad("");
+		FAIL("an empty name was accepted");
+	} catch (const tld::error &e) {
+		CHECK(e.code().value() == EINVAL);
+		CHECK(e.code().category() == std::generic_category());
+	}
+	// tld::error is a std::system_error.
+	CHECK_THROWS_AS(tld::key<int>("cpp.dup"), std::system_error);
+}
+
+TEST_CASE("a typed key adopted by name shares a key by name and checks the size")
+{
+	tld::key<std::uint32_t> made("cpp.shared");
+	auto adopted = tld::key<std::uint32_t>::adopt("cpp.shared");
+	CHECK(adopted.get() == made.get());
+	try {
+		(void)tld::key<std::uint64_t>::adopt("cpp.shared");
+		FAIL("a size mismatch was accepted");
+	} catch (const tld::error &e) {
+		CHECK(e.code().value() == EINVAL);
+	}
+	try {
+		(void)tld::key<std::uint32_t>::adopt("cpp.nobody");
+		FAIL("an unknown name was found");
+	} catch (const tld::error &e) {
+		CHECK(e.code().value() == ENOENT);
+	}
+}
+
+TEST_CASE("a key that failed makes get return nullptr with errno and never throws")
+{
+	auto k = tld::key<int>::wrap(tld_create_key("", sizeof(int)));
+	CHECK_FALSE(k);
+	CHECK(k.error_code() == EINVAL);
+	errno = 0;
+	CHECK(k.get() == nullptr);
+	CHECK(errno == EINVAL);
+	tld::scoped<int> s(k, 5);
+	CHECK_FALSE(s.active());
+}
+
+TEST_CASE("a scoped value sets the TLD and restores the previous one when scopes nest")
+{
+	*request_id.get() = 1;
+	{
+		tld::scoped<std::uint64_t> outer(request_id, 2);
+		CHECK(outer.active());
+		CHECK(*request_id.get() == 2);
+		{
+			tld::scoped<std::uint64_t> inner(request_id, 3);
+			CHECK(*request_id.get() == 3);
+			CHECK(inner.previous() == 2);
+		}
+		CHECK(*request_id.get() == 2);
+	}
+	CHECK(*request_id.get() == 1);
+}
+
+TEST_CASE("a scoped value restores the TLD when an exception leaves the scope")
+{
+	*request_id.get() = 10;
+	try {
+		tld::scoped<std::uint64_t> a(request_id, 20);
+		tld::scoped<std::uint64_t> b(request_id, 30);
+		throw std::runtime_error("unwind");
+	} catch (const std::runtime_error &) {
+	}
+	CHECK(*request_id.get() == 10);
+	hints.get()->prio = 1;
+	try {
+		tld::scoped<hint> h(hints, hint{99, 1});
+		CHECK(hints.get()->prio == 99);
+		throw 5;
+	} catch (int) {
+	}
+	CHECK(hints.get()->prio == 1);
+	CHECK(hints.get()->in_cs == 0);
+}
+
+TEST_CASE("a map object reports a bad descriptor or path as tld_error")
+{
+	try {
+		tld::map m(-1);
+		FAIL("fd -1 registered");
+	} catch (const tld::error &e) {
+		CHECK(e.code().value() == EBADF);
+	}
+	try {
+		auto m = tld::map::open("/nonexistent/tld-map");
+		FAIL("a missing pin opened");
+	} catch (const tld::error &e) {
+		CHECK(e.code().value() == ENOENT);
+	}
+}

@@ -1,0 +1,264 @@
+// tldctl dump: every thread of a live process and each of its published
+// TLDs, read through a pinned task storage map by a BPF task iterator.
+// Works for any writer of the layout (libtld or another), for version 1 and
+// variant B maps.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "detect.hpp"
+#include "parse.hpp"
+#include "tld_verify.h"
+#include "tld_verify.skel.h"
+#include "tldctl.hpp"
+
+namespace tldctl {
+namespace {
+
+struct thread_dump {
+	tld_dump_head head;
+	parsed tlds;
+};
+
+std::string json_string(const std::string &s)
+{
+	std::string o = "\"";
+	for (unsigned char c : s) {
+		if (c == '"' || c == '\\') {
+			o += '\\';
+			o += static_cast<char>(c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			char buf[8];
+			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+			o += buf;
+		} else {
+			o += static_cast<char>(c);
+		}
+	}
+	return o + "\"";
+}
+
+std::string printable(const std::string &s)
+{
+	std::string o;
+	for (unsigned char c : s)
+		o += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
+	return o;
+}
+
+// Split the iterator's output into per-thread records.
+bool split_records(const std::vector<std::uint8_t> &buf, std::vector<thread_dump> &out,
+		   std::string &err)
+{
+	std::size_t at = 0;
+	while (at < buf.size()) {
+		thread_dump d;
+		if (buf.size() - at < sizeof(d.head)) {
+			err = "short record from the iterator";
+			return false;
+		}
+		std::memcpy(&d.head, buf.data() + at, sizeof(d.head));
+		at += sizeof(d.head);
+		if (d.head.magic != TLD_DUMP_MAGIC) {
+			err = "unexpected record from the iterator";
+			return false;
+		}
+		std::span<const std::uint8_t> meta, data;
+		std::size_t need = (d.head.has_meta ? TLD_DUMP_META_BYTES : 0) +
+				   (d.head.has_data ? TLD_DUMP_DATA_BYTES : 0);
+		if (buf.size() - at < need) {
+			err = "truncated record from the iterator";
+			return false;
+		}
+		if (d.head.has_meta) {
+			meta = {buf.data() + at, TLD_DUMP_META_BYTES};
+			at += TLD_DUMP_META_BYTES;
+		}
+		if (d.head.has_data) {
+			data = {buf.data() + at, TLD_DUMP_DATA_BYTES};
+			at += TLD_DUMP_DATA_BYTES;
+		}
+		std::uint64_t start = d.head.start;
+		if (data.size() >= 8 && !start)
+			std::memcpy(&start, data.data(), sizeof(start));	// v1: first word
+		if (meta.empty() || data.empty())
+			d.tlds.problems.push_back("the map element has no metadata or data page");
+		else
+			d.tlds = parse_tlds(meta, data, start);
+		out.push_back(std::move(d));
+	}
+	return true;
+}
+
+void print_table(long pid, const char *path, const char *layout,
+		 const std::vector<thread_dump> &threads)
+{
+	std::printf("process %ld, map %s (%s layout): %zu thread%s with task local data\n", pid,
+		    path, layout, threads.size(), threads.size() == 1 ? "" : "s");
+	if (threads.empty())
+		return;
+	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
+	for (const auto &t : threads) {
+		std::string comm = printable(std::string(t.head.comm, strnlen(t.head.comm, 16)));
+		if (t.tlds.entries.empty())
+			std::printf("%-8u %-16s %-40s\n", t.head.tid, comm.c_str(), "(none published)");
+		for (const auto &e : t.tlds.entries)
+			std::printf("%-8u %-16s %-40s %6zu  %s\n", t.head.tid, comm.c_str(),
+				    printable(e.name).c_str(), e.size,
+				    e.truncated ? "(runs past the page)" : format_value(e.value).c_str());
+		for (const auto &p : t.tlds.problems)
+			std::printf("%-8u %-16s warning: %s\n", t.head.tid, comm.c_str(), p.c_str());
+	}
+}
+
+void print_json(long pid, const char *path, const char *layout,
+		const std::vector<thread_dump> &threads)
+{
+	std::printf("{\"pid\":%ld,\"map\":%s,\"layout\":\"%s\",\"threads\":[", pid,
+		    json_string(path).c_str(), layout);
+	for (std::size_t i = 0; i < threads.size(); ++i) {
+		const auto &t = threads[i];
+		std::printf("%s{\"tid\":%u,\"comm\":%s,\"tlds\":[", i ? "," : "", t.head.tid,
+			    json_string(std::string(t.head.comm, strnlen(t.head.comm, 16))).c_str());
+		for (std::size_t j = 0; j < t.tlds.entries.size(); ++j) {
+			const auto &e = t.tlds.entries[j];
+			std::printf("%s{\"name\":%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}",
+				    j ? "," : "", json_string(e.name).c_str(), e.size, e.page_off,
+				    e.truncated ? "null" : json_string(format_value(e.value)).c_str());
+		}
+		std::printf("],\"problems\":[");
+		for (std::size_t j = 0; j < t.tlds.problems.size(); ++j)
+			std::printf("%s%s", j ? "," : "", json_string(t.tlds.problems[j]).c_str());
+		std::printf("]}");
+	}
+	std::printf("]}\n");
+}
+
+} // namespace
+
+int cmd_dump(int argc, char **argv)
+{
+	long pid = -1;
+	const char *path = nullptr;
+	bool json = false;
+	for (int i = 1; i < argc; ++i) {
+		std::string a = argv[i];
+		if (a == "--pid" && i + 1 < argc) {
+			if (!parse_count(argv[++i], 1, 0x3fffffff, pid)) {
+				std::fprintf(stderr, "tldctl dump: --pid takes a process id\n");
+				return exit_usage;
+			}
+		} else if (a == "--map" && i + 1 < argc) {
+			path = argv[++i];
+		} else if (a == "--json") {
+			json = true;
+		} else {
+			std::fprintf(stderr, "tldctl dump: unknown argument '%s'\n", a.c_str());
+			return exit_usage;
+		}
+	}
+	if (pid < 0 || !path) {
+		std::fprintf(stderr, "usage: tldctl dump --pid PID --map PATH [--json]\n");
+		return exit_usage;
+	}
+	if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", pid);
+		return exit_error;
+	}
+	int map_fd = bpf_obj_get(path);
+	if (map_fd < 0) {
+		int err = errno;
+		std::fprintf(stderr, "tldctl dump: %s: %s\n", path,
+			     err == ENOENT ? "no map pinned there"
+			     : err == EACCES || err == EPERM ? "permission denied"
+			     : err == EINVAL ? "not a pinned BPF map (is bpffs mounted?)"
+					     : std::strerror(err));
+		return exit_error;
+	}
+	bpf_map_info info;
+	tld::variant kind;
+	if (int err = tld::detect::inspect(map_fd, info, kind)) {
+		if (err == -EINVAL && info.type != BPF_MAP_TYPE_TASK_STORAGE)
+			std::fprintf(stderr, "tldctl dump: %s is not a task storage map (type %u)\n",
+				     path, info.type);
+		else
+			std::fprintf(stderr,
+				     "tldctl dump: %s is a task storage map of a layout tldctl does "
+				     "not read (value of %u bytes; version 1 and variant B are known)\n",
+				     path, info.value_size);
+		close(map_fd);
+		return exit_error;
+	}
+	const bool b = kind == tld::variant::b;
+
+	tld_verify *skel = tld_verify__open();
+	if (!skel) {
+		std::fprintf(stderr, "tldctl dump: %s\n", bpf_error_text(errno).c_str());
+		close(map_fd);
+		return exit_error;
+	}
+	bpf_program__set_autoload(skel->progs.tld_verify_read, false);
+	bpf_program__set_autoload(b ? skel->progs.tld_dump_v1 : skel->progs.tld_dump_b, false);
+	int err = bpf_map__reuse_fd(b ? skel->maps.dump_map_b : skel->maps.tld_data_map, map_fd);
+	if (!err)
+		err = tld_verify__load(skel);
+	close(map_fd);
+	if (err) {
+		std::fprintf(stderr, "tldctl dump: loading the iterator: %s\n",
+			     bpf_error_text(err).c_str());
+		tld_verify__destroy(skel);
+		return exit_error;
+	}
+	union bpf_iter_link_info linfo;
+	std::memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = static_cast<__u32>(pid);
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	bpf_link *link = bpf_program__attach_iter(b ? skel->progs.tld_dump_b : skel->progs.tld_dump_v1,
+						  &opts);
+	if (!link) {
+		std::fprintf(stderr, "tldctl dump: attaching the task iterator: %s\n",
+			     bpf_error_text(errno).c_str());
+		tld_verify__destroy(skel);
+		return exit_error;
+	}
+	int iter = bpf_iter_create(bpf_link__fd(link));
+	std::vector<std::uint8_t> buf;
+	if (iter >= 0) {
+		std::uint8_t chunk[16384];
+		ssize_t n;
+		while ((n = read(iter, chunk, sizeof(chunk))) > 0)
+			buf.insert(buf.end(), chunk, chunk + n);
+		err = n < 0 ? errno : 0;
+		close(iter);
+	} else {
+		err = errno;
+	}
+	bpf_link__destroy(link);
+	tld_verify__destroy(skel);
+	if (err) {
+		std::fprintf(stderr, "tldctl dump: reading the iterator: %s\n", std::strerror(err));
+		return exit_error;
+	}
+	std::vector<thread_dump> threads;
+	std::string problem;
+	if (!split_records(buf, threads, problem)) {
+		std::fprintf(stderr, "tldctl dump: %s\n", problem.c_str());
+		return exit_error;
+	}
+	const char *layout = b ? "variant B" : "version 1";
+	if (json)
+		print_json(pid, path, layout, threads);
+	else
+		print_table(pid, path, layout, threads);
+	return exit_ok;
+}
+
+} // namespace tldctl

@@ -1,0 +1,77 @@
+#include "parse.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include <linux/types.h>
+#include "tld/tld_layout.h"
+}
+
+namespace tldctl {
+
+parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8_t> data,
+		  std::uint64_t start)
+{
+	parsed out;
+	constexpr std::size_t slots_at = offsetof(tld_meta_u, metadata);
+	if (meta.size() < slots_at) {
+		out.problems.push_back("metadata page too short");
+		return out;
+	}
+	std::size_t cnt = meta[0];	// readers use the low byte of the count
+	if (cnt > TLD_LAYOUT_SLOTS) {
+		out.problems.push_back("count " + std::to_string(cnt) + " above " +
+				       std::to_string(TLD_LAYOUT_SLOTS));
+		cnt = TLD_LAYOUT_SLOTS;
+	}
+	if (start < TLD_LAYOUT_DATA_START || start >= data.size()) {
+		out.problems.push_back("data offset " + std::to_string(start) + " outside the page");
+		start = TLD_LAYOUT_DATA_START;
+	}
+	std::size_t off = 0;
+	for (std::size_t i = 0; i < cnt; ++i) {
+		std::size_t at = slots_at + i * sizeof(tld_metadata);
+		if (at + sizeof(tld_metadata) > meta.size()) {
+			out.problems.push_back("metadata page ends in slot " + std::to_string(i));
+			break;
+		}
+		const std::uint8_t *slot = meta.data() + at;
+		std::uint16_t size;
+		std::memcpy(&size, slot + offsetof(tld_metadata, size), sizeof(size));
+		if (size == 0) {
+			out.problems.push_back("slot " + std::to_string(i) + " not published");
+			break;
+		}
+		tld_entry e;
+		const char *name = reinterpret_cast<const char *>(slot);
+		e.name.assign(name, strnlen(name, TLD_LAYOUT_NAME_LEN));
+		e.size = size;
+		e.page_off = start + off;
+		if (e.page_off + size <= data.size())
+			e.value.assign(data.begin() + static_cast<std::ptrdiff_t>(e.page_off),
+				       data.begin() + static_cast<std::ptrdiff_t>(e.page_off + size));
+		else
+			e.truncated = true;
+		out.entries.push_back(std::move(e));
+		off += (std::size_t{size} + 7) & ~std::size_t{7};
+	}
+	return out;
+}
+
+std::string format_value(const std::vector<std::uint8_t> &v)
+{
+	if (v.size() == 1 || v.size() == 2 || v.size() == 4 || v.size() == 8) {
+		std::uint64_t n = 0;
+		std::memcpy(&n, v.data(), v.size());	// little-endian, like the writer
+		return std::to_string(n);
+	}
+	static const char hex[] = "0123456789abcdef";
+	std::string s = "0x";
+	for (std::uint8_t b : v) {
+		s += hex[b >> 4];
+		s += hex[b & 15];
+	}
+	return s;
+}
+
+} // namespace tldctl

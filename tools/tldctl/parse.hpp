@@ -1,0 +1,37 @@
+// Parsing what a task iterator copied out of a thread's task local data: the
+// metadata page and the data page, as untrusted bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tldctl {
+
+struct tld_entry {
+	std::string name;
+	std::size_t size = 0;
+	std::size_t page_off = 0;		// where the value starts in the data page
+	std::vector<std::uint8_t> value;	// empty when it does not fit the page
+	bool truncated = false;			// the value runs past the page
+};
+
+struct parsed {
+	std::vector<tld_entry> entries;
+	std::vector<std::string> problems;	// what was wrong with the bytes
+};
+
+// Parse `meta` (the metadata page) and `data` (the thread's page).  `start`
+// is the data area's page offset: the page's first word for version 1, the
+// map value's field for variant B.  Never reads outside either span,
+// whatever they hold.
+parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8_t> data,
+		  std::uint64_t start);
+
+// A value as text: integers of 1, 2, 4 and 8 bytes as unsigned decimal,
+// anything else as hex.
+std::string format_value(const std::vector<std::uint8_t> &v);
+
+} // namespace tldctl

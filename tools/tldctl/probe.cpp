@@ -1,0 +1,178 @@
+// tldctl probe: can this kernel run task local data, and if not, why.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <linux/types.h>
+#include <string>
+
+#include "tld/tld.h"
+#include "tld_verify.h"
+#include "tld_verify.skel.h"
+#include "tldctl.hpp"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace tldctl {
+namespace {
+
+struct verdict {
+	bool ok;
+	std::string why;	// the reason when not ok, a detail when ok
+};
+
+void report(const char *what, const verdict &v, bool required, int &failures)
+{
+	std::printf("%-34s %s%s%s\n", what, v.ok ? "ok" : (required ? "FAIL" : "missing"),
+		    v.why.empty() ? "" : ": ", v.why.c_str());
+	if (!v.ok && required)
+		++failures;
+}
+
+verdict check_bpf_syscall()
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tldctl_probe", 4, 8, 1, &opts);
+	if (fd >= 0) {
+		close(fd);
+		return {true, ""};
+	}
+	return {false, bpf_error_text(errno)};
+}
+
+verdict check_btf()
+{
+	struct stat st;
+	if (stat("/sys/kernel/btf/vmlinux", &st) == 0)
+		return {true, "/sys/kernel/btf/vmlinux"};
+	return {false, "no /sys/kernel/btf/vmlinux: the kernel was built without CONFIG_DEBUG_INFO_BTF"};
+}
+
+verdict check_task_storage()
+{
+	int r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr);
+	if (r == 1)
+		return {true, ""};
+	if (r == 0)
+		return {false, "the kernel has no BPF_MAP_TYPE_TASK_STORAGE (Linux 5.11 or later)"};
+	return {false, bpf_error_text(r)};
+}
+
+verdict check_pidfd_thread()
+{
+	int fd = static_cast<int>(syscall(SYS_pidfd_open, syscall(SYS_gettid), PIDFD_THREAD));
+	if (fd >= 0) {
+		close(fd);
+		return {true, ""};
+	}
+	if (errno == EINVAL)
+		return {false, "pidfd_open() refuses PIDFD_THREAD (Linux 6.9 or later)"};
+	if (errno == ENOSYS)
+		return {false, "no pidfd_open() system call (Linux 5.3 or later)"};
+	return {false, std::strerror(errno)};
+}
+
+verdict check_bpffs()
+{
+	struct statfs sf;
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return {true, "/sys/fs/bpf"};
+	return {false, "/sys/fs/bpf is not a bpf filesystem (mount -t bpf bpf /sys/fs/bpf); "
+		       "needed only to share maps by path"};
+}
+
+// Loading the verification object creates a task storage map with UPTR
+// fields; running its syscall program reads a TLD back.
+void check_uptr_and_run(int &failures)
+{
+	tld_verify *skel = tld_verify__open_and_load();
+	if (!skel) {
+		int err = errno;
+		report("task storage with UPTR fields", {false, err == EINVAL || err == ENOTSUP
+				? "the kernel refused a map with UPTR fields (Linux 6.13 or later)"
+				: bpf_error_text(err)}, true, failures);
+		report("syscall program test runs", {false, "not tried: nothing loaded"}, true, failures);
+		return;
+	}
+	report("task storage with UPTR fields", {true, ""}, true, failures);
+
+	verdict run{false, ""};
+	int map_fd = bpf_map__fd(skel->maps.tld_data_map);
+	tld_key_t k = tld_create_key("tldctl.probe", sizeof(__u64));
+	auto *p = static_cast<__u64 *>(tld_get_data(map_fd, k));
+	if (tld_key_is_err(k) || !p) {
+		run.why = std::string("libtld could not register a thread: ") + std::strerror(errno);
+	} else {
+		*p = 0x7ab1e5;
+		auto *req = new tld_verify_req{};
+		req->count = 1;
+		req->flags = TLD_VERIFY_RESET_CACHE;
+		std::strcpy(req->item[0].name, "tldctl.probe");
+		req->item[0].size = sizeof(__u64);
+		__u32 tid = static_cast<__u32>(syscall(SYS_gettid));
+		int reqs = bpf_map__fd(skel->maps.verify_reqs);
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+		int err = bpf_map_update_elem(reqs, &tid, req, BPF_ANY);
+		if (!err)
+			err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tld_verify_read), &opts);
+		if (!err)
+			err = bpf_map_lookup_elem(reqs, &tid, req);
+		if (err) {
+			run.why = bpf_error_text(errno);
+		} else {
+			__u64 got = 0;
+			std::memcpy(&got, req->item[0].value, sizeof(got));
+			run.ok = req->item[0].found == 1 && got == *p;
+			if (!run.ok)
+				run.why = "BPF did not read back the value written";
+		}
+		delete req;
+		tld_map_unregister(map_fd);
+	}
+	report("syscall program test runs", run, true, failures);
+	tld_verify__destroy(skel);
+}
+
+} // namespace
+
+int cmd_probe(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		std::fprintf(stderr, "tldctl probe: takes no arguments\n");
+		return exit_usage;
+	}
+	struct utsname u;
+	if (uname(&u) == 0)
+		std::printf("%-34s %s\n", "kernel", u.release);
+	int failures = 0;
+	verdict bpf = check_bpf_syscall();
+	report("bpf() available and permitted", bpf, true, failures);
+	report("kernel BTF", check_btf(), true, failures);
+	report("task storage maps", check_task_storage(), true, failures);
+	report("pidfd_open(PIDFD_THREAD)", check_pidfd_thread(), true, failures);
+	if (bpf.ok) {
+		check_uptr_and_run(failures);
+	} else {
+		report("task storage with UPTR fields", {false, "not tried: bpf() unavailable"}, true,
+		       failures);
+		report("syscall program test runs", {false, "not tried: bpf() unavailable"}, true,
+		       failures);
+	}
+	report("bpffs mounted", check_bpffs(), false, failures);
+	std::printf("%s\n", failures ? "task local data does NOT work here"
+				     : "task local data works here");
+	return failures ? exit_failed : exit_ok;
+}
+
+} // namespace tldctl

@@ -1,0 +1,181 @@
+// tldctl verify: N threads write K TLDs of assorted sizes through libtld, the
+// verification program reads each one back from BPF, and every byte is
+// compared.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <barrier>
+#include <cerrno>
+#include <cstring>
+#include <linux/types.h>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tld/tld.h"
+#include "tld_verify.h"
+#include "tld_verify.skel.h"
+#include "tldctl.hpp"
+
+namespace tldctl {
+namespace {
+
+constexpr std::size_t sizes[] = {1, 2, 4, 8, 3, 16, 12, 24, 64, 5, 40, 8};
+
+struct tld_def {
+	std::string name;
+	std::size_t size;
+	tld_key_t key;
+};
+
+// The byte written at position `i` of TLD `k` by thread `t`: distinct across
+// threads and TLDs, never all zero.
+std::uint8_t pattern(long t, std::size_t k, std::size_t i)
+{
+	return static_cast<std::uint8_t>(0x5a ^ (t * 37 + static_cast<long>(k) * 11 +
+						 static_cast<long>(i) * 3 + 1));
+}
+
+struct outcome {
+	long compared = 0;
+	std::vector<std::string> problems;
+};
+
+outcome check_thread(long t, const std::vector<tld_def> &defs, tld_verify *skel)
+{
+	outcome o;
+	int map_fd = bpf_map__fd(skel->maps.tld_data_map);
+	for (std::size_t k = 0; k < defs.size(); ++k) {
+		auto *p = static_cast<std::uint8_t *>(tld_get_data(map_fd, defs[k].key));
+		if (!p) {
+			o.problems.push_back("thread " + std::to_string(t) + ": tld_get_data(" +
+					     defs[k].name + "): " + std::strerror(errno));
+			return o;
+		}
+		for (std::size_t i = 0; i < defs[k].size; ++i)
+			p[i] = pattern(t, k, i);
+	}
+	auto req = std::make_unique<tld_verify_req>();
+	std::memset(req.get(), 0, sizeof(*req));
+	req->count = static_cast<__u32>(defs.size());
+	req->flags = TLD_VERIFY_RESET_CACHE | TLD_VERIFY_TWICE;
+	for (std::size_t k = 0; k < defs.size(); ++k) {
+		std::strncpy(req->item[k].name, defs[k].name.c_str(), TLD_VERIFY_NAME_LEN - 1);
+		req->item[k].size = static_cast<__u32>(defs[k].size);
+	}
+	__u32 tid = static_cast<__u32>(syscall(SYS_gettid));
+	int reqs = bpf_map__fd(skel->maps.verify_reqs);
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err = bpf_map_update_elem(reqs, &tid, req.get(), BPF_ANY);
+	if (!err)
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tld_verify_read), &opts);
+	if (!err)
+		err = bpf_map_lookup_elem(reqs, &tid, req.get());
+	bpf_map_delete_elem(reqs, &tid);
+	if (err) {
+		o.problems.push_back("thread " + std::to_string(t) +
+				     ": running the BPF reader: " + bpf_error_text(errno));
+		return o;
+	}
+	if (req->err) {
+		o.problems.push_back("thread " + std::to_string(t) +
+				     ": BPF found no task local data for the thread (" +
+				     std::to_string(req->err) + ")");
+		return o;
+	}
+	for (std::size_t k = 0; k < defs.size(); ++k) {
+		const auto &it = req->item[k];
+		std::string where = "thread " + std::to_string(t) + ", " + defs[k].name;
+		if (it.found != 1) {
+			o.problems.push_back(where + (it.found < 0 ? ": two lookups disagreed"
+								  : ": not found by BPF"));
+			continue;
+		}
+		for (std::size_t i = 0; i < defs[k].size; ++i) {
+			++o.compared;
+			if (it.value[i] != pattern(t, k, i)) {
+				o.problems.push_back(where + ": byte " + std::to_string(i) + " differs");
+				break;
+			}
+		}
+	}
+	return o;
+}
+
+} // namespace
+
+int cmd_verify(int argc, char **argv)
+{
+	long threads = 8, keys = 8;
+	for (int i = 1; i < argc; ++i) {
+		std::string a = argv[i];
+		if ((a == "--threads" || a == "--keys") && i + 1 < argc) {
+			long max = a == "--threads" ? 4096 : TLD_VERIFY_ITEMS;
+			if (!parse_count(argv[++i], 1, max, a == "--threads" ? threads : keys)) {
+				std::fprintf(stderr, "tldctl verify: %s takes a number from 1 to %ld\n",
+					     a.c_str(), max);
+				return exit_usage;
+			}
+		} else {
+			std::fprintf(stderr, "tldctl verify: unknown argument '%s'\n", a.c_str());
+			return exit_usage;
+		}
+	}
+
+	std::vector<tld_def> defs;
+	for (long k = 0; k < keys; ++k) {
+		char name[32];
+		std::snprintf(name, sizeof(name), "tldctl.verify.%02ld", k);
+		std::size_t size = sizes[static_cast<std::size_t>(k) % std::size(sizes)];
+		tld_key_t key = tld_create_key(name, size);
+		if (tld_key_is_err(key)) {
+			std::fprintf(stderr, "tldctl verify: creating %s (%zu bytes): %s\n", name, size,
+				     std::strerror(-key.off));
+			return exit_error;
+		}
+		defs.push_back({name, size, key});
+	}
+	tld_verify *skel = tld_verify__open_and_load();
+	if (!skel) {
+		std::fprintf(stderr, "tldctl verify: loading the verification program: %s\n",
+			     bpf_error_text(errno).c_str());
+		return exit_error;
+	}
+
+	progress("verifying %ld threads x %ld TLDs...\n", threads, keys);
+	std::vector<outcome> results(static_cast<std::size_t>(threads));
+	std::barrier start(threads);
+	std::atomic<long> done{0};
+	std::vector<std::thread> ts;
+	for (long t = 0; t < threads; ++t)
+		ts.emplace_back([&, t] {
+			start.arrive_and_wait();	// all threads hold blocks at once
+			results[static_cast<std::size_t>(t)] = check_thread(t, defs, skel);
+			long d = ++done;
+			if (d % 64 == 0)
+				progress("  %ld/%ld threads\n", d, threads);
+		});
+	for (auto &t : ts)
+		t.join();
+	tld_verify__destroy(skel);
+
+	long compared = 0, bad = 0;
+	for (auto &r : results) {
+		compared += r.compared;
+		for (auto &p : r.problems) {
+			if (++bad <= 20)
+				std::printf("MISMATCH %s\n", p.c_str());
+		}
+	}
+	if (bad > 20)
+		std::printf("... and %ld more\n", bad - 20);
+	std::printf("%ld threads x %ld TLDs: %ld bytes compared, %s\n", threads, keys, compared,
+		    bad ? (std::to_string(bad) + " problems").c_str() : "all match");
+	return bad ? exit_failed : exit_ok;
+}
+
+} // namespace tldctl
