@@ -92,8 +92,17 @@ int detect(const bpf_map_info &info, variant &kind) noexcept
 	if (!info.btf_id || !info.btf_value_type_id)
 		return -EINVAL;
 	btf *b = btf__load_from_kernel_by_id(info.btf_id);
-	if (!b)
+	if (!b) {
+		// Reading a map's BTF by id needs CAP_SYS_ADMIN.  A process that was
+		// only given access to the pinned map cannot look: it goes by the
+		// value size, which tells version 1 from variant B but not from
+		// variant C (same size as version 1).
+		if (errno == EPERM || errno == EACCES) {
+			kind = info.value_size == sizeof(map_value_b) ? variant::b : variant::v1;
+			return 0;
+		}
 		return -EINVAL;
+	}
 	int err = -EINVAL;
 	const btf_type *v = skip_mods(b, info.btf_value_type_id);
 	do {
@@ -138,8 +147,11 @@ int map_info(int fd, bpf_map_info &info) noexcept
 		return -EINVAL;
 	std::memset(&info, 0, sizeof(info));
 	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return errno == EBADF ? -EBADF : -EINVAL;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		int err = errno;
+		// Not a BPF object at all; otherwise the kernel's own reason.
+		return -(err ? err : EINVAL);
+	}
 	return 0;
 }
 

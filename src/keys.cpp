@@ -46,11 +46,17 @@ std::size_t reserve_from_env() noexcept
 	const char *s = std::getenv("TLD_DYN_DATA_SIZE");
 	if (!s || !*s)
 		return TLD_DYN_DATA_SIZE_DEFAULT;
-	char *end = nullptr;
-	errno = 0;
-	unsigned long long v = std::strtoull(s, &end, 10);
-	// A value that is not a plain number, or cannot fit a page, is ignored.
-	if (errno || *end || *s == '-' || round8(v) > data_capacity())
+	// Only plain decimal digits; anything else, or a reserve that cannot fit
+	// a page, leaves the default.
+	std::size_t v = 0;
+	for (const char *c = s; *c; ++c) {
+		if (*c < '0' || *c > '9')
+			return TLD_DYN_DATA_SIZE_DEFAULT;
+		v = v * 10 + static_cast<std::size_t>(*c - '0');
+		if (v > data_capacity())
+			return TLD_DYN_DATA_SIZE_DEFAULT;
+	}
+	if (round8(v) > data_capacity())
 		return TLD_DYN_DATA_SIZE_DEFAULT;
 	return round8(v);
 }
@@ -233,12 +239,6 @@ int set_reserve(std::size_t size) noexcept
 		std::size_t sized = s.size() - s.reserve();	// keys made before any block
 		if (sized + r > data_capacity())
 			return -E2BIG;
-		// Keys already created late must still fit the new reserve.
-		std::size_t end = 0;
-		for (unsigned i = 0; i < s.cnt(); ++i)
-			end += round8(published_size(m, i));
-		if (end > sized + r)
-			return -EBUSY;
 		state next = state::make(s.cnt(), sized + r, r, false);
 		if (g_state.compare_exchange_weak(s.w, next.w, std::memory_order_acq_rel))
 			break;

@@ -135,6 +135,7 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
  *   the key's own error  @key holds an error
  *   EINVAL               @key was never returned by this process
  *   ENOMEM               no page could be mapped for the thread's block
+ *   EAGAIN               the process is out of pthread keys
  * Async-signal-safe once the calling thread called tld_thread_init().
  */
 TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
@@ -169,8 +170,12 @@ TLD_API void tld_free(void) TLD_NOEXCEPT;
  *
  * Returns 0, or:
  *   -ENOMEM  no page could be mapped for the block
+ *   -EAGAIN  the process is out of pthread keys
  *   another negative errno: the first error from registering this thread in
- *            a map (pidfd_open() or the map update); the block is usable
+ *            a map (pidfd_open() or the map update); or, when TLD_MAP is set,
+ *            the error met opening or registering that map (returned by every
+ *            call, in every thread, since the variable is read only once);
+ *            the block is usable either way
  * Thread-safe.
  */
 TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
@@ -184,7 +189,10 @@ TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
  * The map must be a BPF_MAP_TYPE_TASK_STORAGE map whose value is the task
  * local data layout of version 1 (two UPTRs, 16 bytes) or its variant with
  * the data offset in the value (24 bytes); see libtld(7).  Nothing is written
- * to a map that is refused.
+ * to a map that is refused.  The layout is read from the map's BTF, which the
+ * kernel shows only to CAP_SYS_ADMIN; without it, the value size decides
+ * (16 bytes: version 1, 24 bytes: variant B), so a caller that was only given
+ * access to a pinned map can still register it.
  *
  * Returns 0, or:
  *   -EBADF   @map_fd is not an open file descriptor
@@ -192,8 +200,9 @@ TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
  *            this library writes
  *   -ENOSPC  TLD_MAPS_MAX maps are registered already
  *   -ENOMEM, -EPERM, ...  the kernel's answer to reading the map's
- *            information or to adding an existing thread; on failure to add a
- *            thread, the map is left unregistered and its elements removed
+ *            information or to adding an existing thread (pidfd_open() or
+ *            the map update); on failure to add a thread, the map is left
+ *            unregistered and the elements added so far are removed
  * Thread-safe.
  */
 TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT;
@@ -231,7 +240,9 @@ TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT;
  *
  * Returns 0, or:
  *   -EBUSY   a thread already took its block: the layout is fixed
- *   -E2BIG   the reserve together with the defined keys would not fit a page
+ *   -E2BIG   the reserve together with the keys already created would not
+ *            fit a page
+ *   -ENOMEM  the metadata page could not be mapped
  * Thread-safe.
  */
 TLD_API int tld_set_dyn_data_size(size_t size) TLD_NOEXCEPT;

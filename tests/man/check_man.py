@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Checks of the manual pages in man/.
+
+usage: check_man.py LIBTLD_SO TLD_H MAN_DIR PAGE...
+
+PAGE... are the pages that man/meson.build installs.  Fails unless:
+  - every symbol that LIBTLD_SO exports (nm -D --defined-only), every
+    function-like macro and inline function of TLD_H, and TLD_DEFINE_KEY,
+    tld_key_is_err and tld_key_err_or_zero have a page NAME.3 in MAN_DIR,
+    and each of them is named in the NAME section of the page that documents
+    it;
+  - every page in MAN_DIR is installed, and every installed page exists;
+  - every page has a .TH line for its own name and section, the sections a
+    page of its section needs, and the line "Added in libtld X.Y.Z";
+  - a page that uses tbl says so on its first line ('\\" t);
+  - every libtld page that a page refers to as name(N) exists;
+  - every `.so` alias points at an existing page;
+  - every page renders with groff -ww (and with man -l, and lexgrog parses
+    its NAME section) without a single warning or error on stderr.
+
+Pages are rendered from a scratch directory laid out as an installed manual
+(man3/, man7/), so that `.so man3/x.3` resolves as it does once installed.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+MACROS = ['TLD_DEFINE_KEY', 'tld_key_is_err', 'tld_key_err_or_zero']
+
+SECTIONS = {
+    '3': ['NAME', 'LIBRARY', 'SYNOPSIS', 'DESCRIPTION', 'RETURN VALUE', 'ERRORS',
+          'ATTRIBUTES', 'HISTORY', 'SEE ALSO'],
+    '7': ['NAME', 'DESCRIPTION', 'ENVIRONMENT', 'HISTORY', 'SEE ALSO'],
+}
+
+problems = []
+
+
+def problem(msg):
+    problems.append(msg)
+
+
+def tool(name):
+    path = shutil.which(name)
+    if not path:
+        sys.exit(f'check_man.py: {name} not found in PATH '
+                 '(install man-db and groff-base: scripts/setup-debian.sh)')
+    return path
+
+
+def exported(lib):
+    out = subprocess.run([tool('nm'), '-D', '--defined-only', lib],
+                         check=True, capture_output=True, text=True).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        kind, name = parts[1], parts[2]
+        if kind in 'Aa':            # version nodes such as TLD_1.0
+            continue
+        names.add(name.split('@', 1)[0])
+    if not names:
+        sys.exit(f'check_man.py: {lib} exports nothing')
+    return names
+
+
+def header_names(header):
+    """Function-like macros and inline functions that tld.h defines."""
+    text = open(header, encoding='utf-8').read()
+    names = set(re.findall(r'^#define\s+([A-Za-z_]\w*)\(', text, re.M))
+    names |= set(re.findall(r'^static\s+inline\s+[\w\s\*]*?\b(\w+)\s*\(', text, re.M))
+    return {n for n in names if n.lower().startswith('tld_')}
+
+
+def read(path):
+    return open(path, encoding='utf-8').read()
+
+
+def so_target(text):
+    m = re.match(r'\.so\s+(\S+)\s*$', text)
+    return m.group(1) if m else None
+
+
+def sections_of(text):
+    out = []
+    for m in re.finditer(r'^\.SH\s+(.*)$', text, re.M):
+        out.append(m.group(1).strip().strip('"'))
+    return out
+
+
+def name_line(text):
+    m = re.search(r'^\.SH\s+"?NAME"?\s*\n(.*?)(?=^\.SH)', text, re.M | re.S)
+    return m.group(1) if m else ''
+
+
+def check_page(path, pages):
+    base = os.path.basename(path)
+    stem, _, sect = base.rpartition('.')
+    text = read(path)
+    target = so_target(text)
+    if target:
+        tpath = os.path.join(os.path.dirname(path), os.path.basename(target))
+        if not re.fullmatch(r'man[1-9]/[^/]+\.[1-9]', target):
+            problem(f'{base}: .so target {target!r} is not of the form manN/page.N')
+        elif not os.path.exists(tpath):
+            problem(f'{base}: .so target {target} does not exist in man/')
+        elif not re.search(r'\b' + re.escape(stem) + r'\b', name_line(read(tpath))):
+            problem(f'{base}: {target} does not name {stem} in its NAME section')
+        return
+    lines = text.splitlines()
+    th = [l for l in lines if l.startswith('.TH ')]
+    if len(th) != 1:
+        problem(f'{base}: expected one .TH line, found {len(th)}')
+    else:
+        m = re.fullmatch(r'\.TH\s+(\S+)\s+(\S+)\s+(\d{4}-\d{2}-\d{2})\s+'
+                         r'"libtld (\d+\.\d+\.\d+)"\s+"[^"]+"', th[0])
+        if not m:
+            problem(f'{base}: .TH line does not read: .TH name section YYYY-MM-DD '
+                    f'"libtld X.Y.Z" "manual": {th[0]!r}')
+        elif m.group(1) != stem or m.group(2) != sect:
+            problem(f'{base}: .TH names {m.group(1)}({m.group(2)}), not {stem}({sect})')
+    have = sections_of(text)
+    for want in SECTIONS.get(sect, ['NAME', 'DESCRIPTION', 'SEE ALSO']):
+        if want not in have:
+            problem(f'{base}: no .SH {want} section')
+    if not re.search(r'^Added in libtld \d+\.\d+\.\d+\.?$', text, re.M):
+        problem(f'{base}: no line "Added in libtld X.Y.Z"')
+    if not re.search(r'\b' + re.escape(stem) + r'\b', name_line(text)):
+        problem(f'{base}: NAME section does not name {stem}')
+    uses_tbl = re.search(r'^\.TS', text, re.M) is not None
+    if uses_tbl and not re.match(r"'\\\" [a-z]*t", lines[0]):
+        problem(f'{base}: uses tbl but its first line is not \'\\" t')
+    refs = re.findall(r'^\.BR\s+(\S+)\s+\((\d)\)', text, re.M)
+    refs += re.findall(r'\\fB([\w.-]+)\\f[PR]\((\d)\)', text)
+    for name, s in sorted(set(refs)):
+        if re.match(r'(tld_|TLD_|libtld$)', name) and f'{name}.{s}' not in pages:
+            problem(f'{base}: refers to {name}({s}), which has no page in man/')
+
+
+def render(tmp, rel, env):
+    """Render one page; return what the tools printed on stderr."""
+    page = os.path.join(tmp, rel)
+    first = open(page, encoding='utf-8').readline()
+    pre = []
+    m = re.match(r"'\\\" ([a-z]+)", first)
+    if m:
+        flags = {'t': '-t', 'e': '-e', 'p': '-p', 'r': '-R', 'g': '-g'}
+        pre = [flags[c] for c in m.group(1) if c in flags]
+    errors = []
+    runs = [
+        [tool('groff'), '-s', *pre, '-man', '-Tutf8', '-ww', '-z', rel],
+        [tool('man'), '--warnings=w', '-l', '-Tutf8', rel],
+    ]
+    if not so_target(read(page)):
+        runs.append([tool('lexgrog'), rel])
+    for cmd in runs:
+        r = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
+                           timeout=60)
+        name = os.path.basename(cmd[0])
+        if r.returncode != 0:
+            errors.append(f'{name} exited {r.returncode}')
+        if r.stderr.strip():
+            errors.append(f'{name}: {r.stderr.strip()}')
+        if name == 'lexgrog' and 'parse failed' in r.stdout:
+            errors.append(f'lexgrog: {r.stdout.strip()}')
+        if name == 'man' and not r.stdout.strip():
+            errors.append('man printed nothing')
+    return errors
+
+
+def main():
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    lib, header, man_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+    installed = {os.path.basename(p) for p in sys.argv[4:]}
+    present = {f for f in os.listdir(man_dir) if re.fullmatch(r'.+\.[1-9]', f)}
+    for f in sorted(present - installed):
+        problem(f'man/{f} is not installed by man/meson.build')
+    for f in sorted(installed - present):
+        problem(f'man/meson.build installs {f}, which does not exist')
+
+    wanted = exported(lib) | header_names(header) | set(MACROS)
+    for name in sorted(wanted):
+        if f'{name}.3' not in present:
+            problem(f'{name} has no page man/{name}.3')
+
+    for f in sorted(present):
+        check_page(os.path.join(man_dir, f), present)
+
+    env = dict(os.environ, LC_ALL='C.UTF-8', LANG='C.UTF-8', MANWIDTH='80',
+               MAN_KEEP_FORMATTING='', MANPAGER='cat', PAGER='cat')
+    env.pop('MANOPT', None)
+    with tempfile.TemporaryDirectory(prefix='tld-man-') as tmp:
+        rels = []
+        for f in sorted(present):
+            sub = 'man' + f.rpartition('.')[2]
+            os.makedirs(os.path.join(tmp, sub), exist_ok=True)
+            shutil.copy(os.path.join(man_dir, f), os.path.join(tmp, sub, f))
+            rels.append(os.path.join(sub, f))
+        for rel in rels:
+            for err in render(tmp, rel, env):
+                problem(f'{os.path.basename(rel)}: {err}')
+
+    print(f'{len(present)} pages, {len(wanted)} documented names checked')
+    if problems:
+        for p in problems:
+            print('FAIL:', p)
+        return 1
+    print('all pages present and render without warnings')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
