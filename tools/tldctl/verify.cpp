@@ -128,8 +128,8 @@ int cmd_verify(int argc, char **argv)
 
 	std::vector<tld_def> defs;
 	for (long k = 0; k < keys; ++k) {
-		char name[32];
-		std::snprintf(name, sizeof(name), "tldctl.verify.%02ld", k);
+		char name[48];
+		std::snprintf(name, sizeof(name), "tldctl.verify.%02d", static_cast<int>(k));
 		std::size_t size = sizes[static_cast<std::size_t>(k) % std::size(sizes)];
 		tld_key_t key = tld_create_key(name, size);
 		if (tld_key_is_err(key)) {
