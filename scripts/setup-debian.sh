@@ -38,7 +38,8 @@ fi
 need=""
 for p in build-essential pkg-config ninja-build python3 clang-19 llvm-19 \
 	libelf-dev zlib1g-dev binutils man-db groff-base \
-	dpkg-dev debhelper lintian abigail-tools; do
+	dpkg-dev debhelper lintian abigail-tools \
+	valgrind libclang-rt-19-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
 done
 # On bookworm these must come from backports: the bookworm versions are too

@@ -86,7 +86,7 @@ TLD_API int tld_thread_init(void) TLD_NOEXCEPT
 	tld::thread_rec *t = tld::blocks::self();
 	try {
 		std::lock_guard g(tld::g_lock);
-		int env_err = tld::maps::load_env_once();
+		int env_err = tld::maps::load_env(true);
 		int err = tld::maps::add_thread(t);
 		return status(err ? err : env_err);
 	} catch (...) {

@@ -90,15 +90,22 @@ void unlink(thread_rec *t) noexcept
 	t->prev = t->next = nullptr;
 }
 
-// Drop the thread's block with g_lock held: out of every map, then to the pool.
+// Drop the thread's block with g_lock held: out of every map, then to the
+// pool.  A page that some map may still point at (pidfd_open() or the delete
+// failed) is zeroed, so that BPF finds nothing in it, and never reused: a
+// page lost is better than BPF reading another thread's data.
 void drop_locked(thread_rec *t) noexcept
 {
 	maps::remove_thread(t);
 	unlink(t);
-	pool_give(t->page);
+	if (t->stale)
+		std::memset(t->page, 0, page_size());
+	else
+		pool_give(t->page);
 	t->page = nullptr;
 	t->in_maps = 0;
 	t->err = 0;
+	t->stale = false;
 }
 
 void on_thread_exit(void *arg) noexcept
@@ -128,6 +135,7 @@ void after_fork_child() noexcept
 			unlink(t);
 			pool_give(t->page);
 			t->page = nullptr;
+			t->stale = false;
 		}
 		t = next;
 	}
@@ -137,6 +145,7 @@ void after_fork_child() noexcept
 		self->tid = static_cast<pid_t>(syscall(SYS_gettid));
 		self->in_maps = 0;
 		self->err = 0;
+		self->stale = false;	// the parent's elements point at the parent's pages
 		maps::add_thread(self);
 	}
 	g_lock.unlock();
@@ -183,7 +192,7 @@ int take() noexcept
 		t->err = 0;
 		link(t);
 		pthread_setspecific(g_exit_key, t);
-		int env_err = maps::load_env_once();
+		int env_err = maps::load_env(false);
 		maps::add_thread(t);
 		if (!t->err)
 			t->err = env_err;

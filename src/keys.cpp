@@ -9,6 +9,7 @@
 // release semantics, and the page's `cnt` only ever covers published slots.
 #include "keys.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 
@@ -35,9 +36,30 @@ struct state {
 };
 
 std::atomic<std::uint64_t> g_state{0};
+// fork() must not copy a slot that is reserved but not yet published: the
+// child would wait for it forever.  Creators announce themselves; the fork
+// handler waits until none is between its reservation and its publication.
+std::atomic<int> g_creating{0};
+std::atomic<bool> g_forking{false};
+pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+struct creator_guard {
+	creator_guard() noexcept
+	{
+		for (;;) {
+			g_creating.fetch_add(1, std::memory_order_seq_cst);
+			if (!g_forking.load(std::memory_order_seq_cst))
+				return;
+			g_creating.fetch_sub(1, std::memory_order_seq_cst);
+			while (g_forking.load(std::memory_order_acquire))
+				sched_yield();
+		}
+	}
+	~creator_guard() { g_creating.fetch_sub(1, std::memory_order_release); }
+	creator_guard(const creator_guard &) = delete;
+	creator_guard &operator=(const creator_guard &) = delete;
+};
 std::atomic<tld_meta_u *> g_meta{nullptr};
-// One bit per 8-byte granule of the data area: set where a key starts.
-std::atomic<std::uint64_t> g_key_bits[max_page_size / 8 / 64];
 
 template <typename T> std::atomic_ref<T> aref(T &v) { return std::atomic_ref<T>(v); }
 
@@ -109,7 +131,13 @@ void mark_key(std::size_t off) noexcept
 	g_key_bits[g / 64].fetch_or(std::uint64_t{1} << (g % 64), std::memory_order_release);
 }
 
+void fork_prepare() noexcept;
+void fork_done() noexcept;
+void fork_child() noexcept;
+
 } // namespace
+
+std::atomic<std::uint64_t> g_key_bits[max_page_size / 8 / 64];
 
 int check_name(const char *name) noexcept
 {
@@ -130,19 +158,45 @@ tld_meta_u *meta_page() noexcept
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return nullptr;
+	// The state word is set up before any page is published, so whoever
+	// sees the page sees the initial reserve too.
+	std::size_t r = reserve_from_env();
+	std::uint64_t expected = 0;
+	g_state.compare_exchange_strong(expected, state::make(0, r, r, false).w,
+					std::memory_order_acq_rel);
 	if (!g_meta.compare_exchange_strong(m, static_cast<tld_meta_u *>(p),
 					    std::memory_order_acq_rel)) {
 		munmap(p, page_size());
 		return m;
 	}
 	m = static_cast<tld_meta_u *>(p);
-	// The first page decides the initial reserve.
-	std::size_t r = reserve_from_env();
-	std::uint64_t expected = 0;
-	g_state.compare_exchange_strong(expected, state::make(0, r, r, false).w);
+	pthread_once(&g_atfork_once, [] {
+		pthread_atfork(fork_prepare, fork_done, fork_child);
+	});
 	sync_page_size(m);
 	return m;
 }
+
+namespace {
+
+void fork_prepare() noexcept
+{
+	g_forking.store(true, std::memory_order_seq_cst);
+	while (g_creating.load(std::memory_order_seq_cst))
+		sched_yield();
+}
+
+void fork_done() noexcept { g_forking.store(false, std::memory_order_release); }
+
+// The child's only thread is the one that forked: a creator that was about
+// to back off when the process forked left its count behind.
+void fork_child() noexcept
+{
+	g_creating.store(0, std::memory_order_relaxed);
+	fork_done();
+}
+
+} // namespace
 
 int create(const char *name, std::size_t size) noexcept
 {
@@ -158,6 +212,7 @@ int create(const char *name, std::size_t size) noexcept
 
 	const std::size_t len = std::strlen(name);
 	const std::size_t r = round8(size);
+	creator_guard in_flight;
 	state s{g_state.load(std::memory_order_acquire)};
 	unsigned walked = 0;
 	std::size_t off = 0;
@@ -189,6 +244,10 @@ int create(const char *name, std::size_t size) noexcept
 	// A key is valid for tld_data() before anyone can find it by name.
 	mark_key(off);
 	aref(slot.size).store(static_cast<__u16>(size), std::memory_order_release);
+	// Two creators each store their size and then read the other's slot: a
+	// full fence keeps both from missing the other, so one of them always
+	// advances the page's count over both slots.
+	std::atomic_thread_fence(std::memory_order_seq_cst);
 	advance_page_cnt(m);
 	sync_page_size(m);
 	return static_cast<int>(off);
@@ -245,14 +304,6 @@ int set_reserve(std::size_t size) noexcept
 	}
 	sync_page_size(m);
 	return 0;
-}
-
-bool is_key(int off) noexcept
-{
-	if (off < 0 || (off & 7) || static_cast<std::size_t>(off) >= data_capacity())
-		return false;
-	std::size_t g = static_cast<std::size_t>(off) / 8;
-	return g_key_bits[g / 64].load(std::memory_order_acquire) >> (g % 64) & 1;
 }
 
 std::size_t data_size() noexcept

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,6 +41,11 @@ struct map_slot {
 map_slot g_maps[TLD_MAPS_MAX];
 bool g_env_done = false;
 int g_env_err = 0;
+char g_env_path[PATH_MAX];	// TLD_MAP as read at first use; empty if unset
+
+// close() is a cancellation point; these paths run with g_lock held inside
+// noexcept code and must finish, whatever pthread_cancel() is pending.
+void close_fd(int fd) noexcept { syscall(SYS_close, fd); }
 
 int thread_pidfd(pid_t tid) noexcept
 {
@@ -65,10 +71,12 @@ int update(const map_slot &m, int pidfd, const thread_rec *t) noexcept
 // Add `t` to the maps in `which` (bit mask of slots); 0 or first -errno.
 int add_to(thread_rec *t, std::uint32_t which) noexcept
 {
-	which &= ~t->in_maps;
+	// Only slots that hold a map: `which` may have bits past the table.
+	std::uint32_t live = 0;
 	for (unsigned i = 0; i < TLD_MAPS_MAX; ++i)
-		if (g_maps[i].fd < 0)
-			which &= ~(1u << i);
+		if (g_maps[i].fd >= 0)
+			live |= 1u << i;
+	which &= live & ~t->in_maps;
 	if (!which)
 		return 0;
 	int pidfd = thread_pidfd(t->tid);
@@ -84,7 +92,7 @@ int add_to(thread_rec *t, std::uint32_t which) noexcept
 		if (!err)
 			t->in_maps |= 1u << i;
 	}
-	close(pidfd);
+	close_fd(pidfd);
 	return first;
 }
 
@@ -94,16 +102,19 @@ void remove_from(thread_rec *t, std::uint32_t which) noexcept
 	if (!which)
 		return;
 	int pidfd = thread_pidfd(t->tid);
+	// A thread that is already gone has no element left to delete; any
+	// other failure may leave one behind (blocks.cpp then keeps the page).
+	if (pidfd < 0 && pidfd != -ESRCH)
+		t->stale = true;
 	for (unsigned i = 0; i < TLD_MAPS_MAX; ++i) {
 		if (!(which & (1u << i)))
 			continue;
-		// A thread that is already gone has no element left to delete.
-		if (pidfd >= 0)
-			bpf_map_delete_elem(g_maps[i].fd, &pidfd);
+		if (pidfd >= 0 && bpf_map_delete_elem(g_maps[i].fd, &pidfd) && errno != ENOENT)
+			t->stale = true;
 		t->in_maps &= ~(1u << i);
 	}
 	if (pidfd >= 0)
-		close(pidfd);
+		close_fd(pidfd);
 }
 
 int find_slot(__u32 id) noexcept
@@ -138,7 +149,7 @@ int register_locked(int fd, const bpf_map_info &info, variant kind) noexcept
 			// All or nothing: take back what was added.
 			for (thread_rec *u = threads_head(); u; u = u->next)
 				remove_from(u, bit);
-			close(dup);
+			close_fd(dup);
 			g_maps[slot] = {};
 			return err;
 		}
@@ -178,7 +189,7 @@ int unregister_map(int fd) noexcept
 		const std::uint32_t bit = 1u << slot;
 		for (thread_rec *t = threads_head(); t; t = t->next)
 			remove_from(t, bit);
-		close(g_maps[slot].fd);
+		close_fd(g_maps[slot].fd);
 		g_maps[slot] = {};
 		g_last_fd.store(-1, std::memory_order_relaxed);
 		return 0;
@@ -196,7 +207,7 @@ int open_pinned(const char *path) noexcept
 		return -errno;
 	int err = register_map(fd);
 	if (err) {
-		close(fd);
+		close_fd(fd);
 		return err;
 	}
 	return fd;
@@ -220,10 +231,11 @@ int ensure(int fd) noexcept
 			if (err)
 				return err;
 		}
+		// Under the lock, so that an unregistration cannot slip in between.
+		g_last_fd.store(fd, std::memory_order_relaxed);
 	} catch (...) {
 		return -EAGAIN;
 	}
-	g_last_fd.store(fd, std::memory_order_relaxed);
 	return 0;
 }
 
@@ -242,15 +254,20 @@ void forget_all_threads() noexcept
 		t->in_maps = 0;
 }
 
-int load_env_once() noexcept
+int load_env(bool retry) noexcept
 {
-	if (g_env_done)
+	if (g_env_done && !(retry && g_env_err && g_env_path[0]))
 		return g_env_err;
-	g_env_done = true;
-	const char *path = std::getenv("TLD_MAP");
-	if (!path || !*path)
-		return 0;
-	int fd = bpf_obj_get(path);
+	if (!g_env_done) {
+		g_env_done = true;
+		const char *path = std::getenv("TLD_MAP");
+		if (!path || !*path)
+			return 0;
+		if (std::strlen(path) >= sizeof(g_env_path))
+			return g_env_err = -ENAMETOOLONG;
+		std::strcpy(g_env_path, path);
+	}
+	int fd = bpf_obj_get(g_env_path);
 	if (fd < 0)
 		return g_env_err = -errno;
 	bpf_map_info info;
@@ -260,7 +277,7 @@ int load_env_once() noexcept
 		int slot = register_locked(fd, info, kind);
 		err = slot < 0 ? slot : 0;
 	}
-	close(fd);
+	close_fd(fd);
 	return g_env_err = err;
 }
 

@@ -24,15 +24,17 @@ int ensure(int fd) noexcept;
 // Returns 0 or the first -errno (also stored in t->err).
 int add_thread(thread_rec *t) noexcept;
 
-// With g_lock held: delete `t`'s element from every map it is in.
+// With g_lock held: delete `t`'s element from every map it is in.  Marks
+// `t` stale when an element may have been left behind.
 void remove_thread(thread_rec *t) noexcept;
 
 // With g_lock held, in a fork child: every map's elements belong to the
 // parent's threads; forget them (the maps stay registered).
 void forget_all_threads() noexcept;
 
-// Open TLD_MAP if set, once per process; with g_lock held.  Returns the
-// error it met, every time it is called.
-int load_env_once() noexcept;
+// Open and register TLD_MAP if set; with g_lock held.  The variable is read
+// once per process; a registration that failed is tried again when `retry`
+// is true (tld_thread_init()).  Returns the error of the last attempt.
+int load_env(bool retry) noexcept;
 
 } // namespace tld::maps

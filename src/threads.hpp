@@ -18,6 +18,9 @@ struct thread_rec {
 	tld_data_u *page = nullptr;
 	std::uint32_t in_maps = 0;	// bit i: element present in map slot i
 	int err = 0;			// last registration error, 0 if none
+	// An element of this thread could not be deleted from some map: it may
+	// still point at the thread's page, which must then never be reused.
+	bool stale = false;
 	thread_rec *prev = nullptr;
 	thread_rec *next = nullptr;
 };

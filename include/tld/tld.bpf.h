@@ -167,38 +167,53 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 	}
 }
 
-struct __tld_walk {
-	struct tld_meta_u *meta;
-	const struct __tld_name *name;
-	int searched;
-	int cnt;
-	__u32 size;
-	int off;		/* data offset of slot i */
-	int result;		/* -(slots searched), or the data offset when found */
-	int found;
-};
-
-/* One slot of the walk (a bpf_loop() callback): 0 goes on, 1 stops. */
-static int __tld_slot(__u64 i, struct __tld_walk *wk)
+/*
+ * Walk the metadata from slot 0, comparing names from slot @searched on.
+ * Returns the page offset of the TLD (> 0) or -(slots searched).
+ *
+ * Inlined into every lookup, so that the name's words and masks become
+ * immediates, and a plain bounded loop, so that a slot costs a dozen
+ * instructions and no call.  A slot is rejected on its first 8 bytes; only a
+ * slot whose prefix matches is compared in full.
+ */
+static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value *v,
+							    const struct __tld_name *n,
+							    int searched, __u32 size)
 {
-	const struct __tld_name *n = wk->name;
-	struct tld_metadata *m;
-	const __u32 *w;
-	__u32 sz, diff;
-	int k;
+	struct tld_meta_u *meta = v->meta;
+	struct tld_data_u *data = v->data;
+	__u32 cnt, sz, i;
+	__u64 start, diff;
+	int off = 0, k;
 
-	if (i >= TLD_LAYOUT_SLOTS || i >= wk->cnt || !wk->meta)
-		return 1;
-	m = &wk->meta->metadata[i];
-	sz = __tld_read(m->size);
-	if (!sz) {
-		wk->result = -(int)i;	/* reserved, not yet published: retry later */
-		return 1;
-	}
-	if (i >= wk->searched) {
-		w = (const __u32 *)m->name;
-		diff = ((__tld_read(w[0]) ^ n->w[0]) & n->m[0]) |
-		       ((__tld_read(w[1]) ^ n->w[1]) & n->m[1]);
+	if (!meta || !data)
+		return 0;
+	start = __tld_read(data->start);
+	if (start < sizeof(__u64) || start >= TLD_PAGE_SIZE)
+		return 0;
+	cnt = __tld_read(meta->cnt) & 0xff;
+	if (cnt > TLD_LAYOUT_SLOTS)
+		cnt = TLD_LAYOUT_SLOTS;
+	__asm__ volatile("" : "+r"(cnt));	/* one bound, the clamped one */
+	for (i = 0; i < cnt; i++) {
+		struct tld_metadata *m = &meta->metadata[i];
+		/* Names start 4 bytes into a 64-byte slot: 4-byte aligned. */
+		const __u32 *w = (const __u32 *)__builtin_assume_aligned(m->name, 4);
+
+		sz = __tld_read(m->size);
+		if (!sz)
+			return -(int)i;	/* reserved, not yet published: retry later */
+		/*
+		 * Slots before @searched never match.  Folded into the compare
+		 * rather than branched on, so that the verifier does not follow
+		 * one path per value of @searched.
+		 */
+		diff = (__s64)i - searched;
+		__asm__ volatile("" : "+r"(diff));
+		diff = (__u64)((__s64)diff >> 63);
+		diff |= ((__tld_read(w[0]) | (__u64)__tld_read(w[1]) << 32) ^
+			 (n->w[0] | (__u64)n->w[1] << 32)) &
+			(n->m[0] | (__u64)n->m[1] << 32);
 		if (!diff) {
 #pragma unroll
 			for (k = 2; k < 15; k++)
@@ -206,54 +221,15 @@ static int __tld_slot(__u64 i, struct __tld_walk *wk)
 			/* the last two of the 62 bytes */
 			diff |= (__tld_read(*(const __u16 *)&w[15]) ^ n->w[15]) & n->m[15];
 			if (!diff) {
-				if (TLD_CHECK_SIZE && sz != wk->size)
-					return 1;	/* same name, other type */
-				wk->found = 1;
-				wk->result = wk->off;
-				return 1;
+				if (off >= TLD_PAGE_SIZE || (TLD_CHECK_SIZE && sz != size))
+					break;	/* past the page; same name, other type */
+				return start + off;
 			}
 		}
+		/* No bound here: 63 sizes of at most 64 KiB cannot overflow. */
+		off += (sz + 7) & ~7u;
 	}
-	wk->off += (sz + 7) & ~7u;
-	if (wk->off >= TLD_PAGE_SIZE) {
-		wk->result = -wk->cnt;
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Walk the metadata from slot 0, comparing names from slot @searched on.
- * Returns the page offset of the TLD (> 0) or -(slots searched).  The first
- * eight bytes of every name are compared as two masked words; only a slot
- * whose prefix matches is compared in full.
- */
-static __attribute__((noinline)) int __tld_find(struct tld_map_value *v,
-						const struct __tld_name *n,
-						int searched, __u32 size)
-{
-	struct tld_meta_u *meta = v->meta;
-	struct tld_data_u *data = v->data;
-	struct __tld_walk wk = {};
-	__u64 start;
-
-	if (!meta || !data)
-		return 0;
-	start = __tld_read(data->start);
-	if (start < sizeof(__u64) || start >= TLD_PAGE_SIZE)
-		return 0;
-	wk.meta = meta;
-	wk.name = n;
-	wk.searched = searched;
-	wk.size = size;
-	wk.cnt = __tld_read(meta->cnt) & 0xff;
-	if (wk.cnt > TLD_LAYOUT_SLOTS)
-		wk.cnt = TLD_LAYOUT_SLOTS;
-	wk.result = -wk.cnt;
-	bpf_loop(wk.cnt, __tld_slot, &wk, 0);
-	if (!wk.found)
-		return wk.result;
-	return start + wk.result;
+	return -(int)cnt;
 }
 
 /*
@@ -283,6 +259,10 @@ __tld_get_off(struct tld_object *obj, tld_key_t *cache, const char *name, __u32 
 		__tld_name_init(&n, name);
 		off = __tld_find(obj->data_map, &n, -off, size);
 		cache->off = off;
+		/* Bound the very register used below: clang may otherwise fold
+		 * both checks into one compare of a 32-bit copy, which the
+		 * verifier cannot follow. */
+		__asm__ volatile("" : "+r"(off));
 		if (off <= 0)
 			return 0;
 	}

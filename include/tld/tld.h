@@ -173,9 +173,9 @@ TLD_API void tld_free(void) TLD_NOEXCEPT;
  *   -EAGAIN  the process is out of pthread keys
  *   another negative errno: the first error from registering this thread in
  *            a map (pidfd_open() or the map update); or, when TLD_MAP is set,
- *            the error met opening or registering that map (returned by every
- *            call, in every thread, since the variable is read only once);
- *            the block is usable either way
+ *            the error met opening or registering that map (the variable is
+ *            read once; each call retries a registration that failed, until
+ *            one succeeds); the block is usable either way
  * Thread-safe.
  */
 TLD_API int tld_thread_init(void) TLD_NOEXCEPT;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <barrier>
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
@@ -492,4 +493,28 @@ TEST_CASE("a tld map object registers for its lifetime and follows moves")
 	}
 	auto r = verify.read({{"test.request_id", 8}});
 	CHECK(r.items[0].value == bytes_of(v.req));
+}
+
+TEST_CASE("a thread with a pending cancellation takes its block without aborting the process")
+{
+	reader verify(reader::verify);
+	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
+	static std::atomic<int> go{0};
+	static std::atomic<int> got{-1};
+	pthread_t t;
+	REQUIRE(pthread_create(&t, nullptr, [](void *) -> void * {
+			while (!go.load())
+				;	// not a cancellation point: the cancel stays pending
+			// The first lookup opens and closes a pidfd and updates the
+			// map; none of it may act on the pending cancellation.
+			got = tld_data(k_req) != nullptr;
+			pthread_testcancel();
+			return nullptr;
+		}, nullptr) == 0);
+	REQUIRE(pthread_cancel(t) == 0);
+	go = 1;
+	void *ret = nullptr;
+	REQUIRE(pthread_join(t, &ret) == 0);
+	CHECK(ret == PTHREAD_CANCELED);
+	CHECK(got == 1);
 }

@@ -1,0 +1,475 @@
+// libtld under injected faults (shim.c, preloaded): the kernel refusing map
+// updates, pidfd_open failing, mmap failing.  Each case checks the errno the
+// API returns, that the thread's TLDs still work locally where the memory
+// exists, that no descriptor or page leaks, and that a retry succeeds once
+// the fault is gone.  Each TEST_CASE runs in a process of its own.
+#include <bpf/bpf.h>
+#include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <barrier>
+#include <latch>
+#include <catch2/catch_test_macros.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "probe.hpp"
+#include "threads.hpp"
+#include "tld/tld.h"
+
+using probe::bytes_of;
+using tldtest::in_thread;
+
+namespace {
+
+using fault_set_fn = int (*)(const char *, int, long, long, unsigned long);
+
+// A fault of the preloaded shim, off again when the guard goes away.
+class fault {
+public:
+	fault(const char *what, int err, long skip = 0, long count = -1, unsigned long len = 0)
+		: what_(what)
+	{
+		set_ = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
+		if (!set_)
+			throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+		if (set_(what, err, skip, count, len))
+			throw std::runtime_error(std::string("unknown fault ") + what);
+	}
+	~fault() { off(); }
+	void off() { set_(what_, 0, 0, 0, 0); }
+	fault(const fault &) = delete;
+	fault &operator=(const fault &) = delete;
+
+private:
+	const char *what_;
+	fault_set_fn set_;
+};
+
+// Turn a fault on (err != 0) or off without a guard: for faults that must
+// outlive a scope, such as through a thread's exit.
+void set_fault(const char *what, int err)
+{
+	auto set = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
+	if (!set || set(what, err, 0, -1, 0))
+		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+}
+
+std::string errstr(int e) { return std::to_string(e) + " (" + std::strerror(e < 0 ? -e : e) + ")"; }
+
+std::uintptr_t page_of(const void *p)
+{
+	return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(sysconf(_SC_PAGESIZE) - 1);
+}
+
+// The common part of the map update and pidfd_open cases: in a thread of its
+// own, the fault makes registration fail; check errno, local use, retries.
+std::string fail_then_retry(const probe::object &obj, tld_key_t k, const char *what, int err)
+{
+	const int fd = obj.data_map_fd();
+	const std::vector<probe::spec> spec = {{"fault.value", 8}};
+	fault f(what, err);
+	int r = tld_thread_init();
+	if (r != -err)
+		return "tld_thread_init() under the fault = " + errstr(r);
+	auto *p = static_cast<std::uint64_t *>(tld_data(k));
+	if (!p)
+		return "tld_data() failed although the block exists: " + errstr(errno);
+	*p = 0x5eed0000u + static_cast<unsigned>(err);
+	f.off();
+	auto rd = obj.read_self(spec);
+	if (rd.has_elem)
+		return "the thread has an element although its update failed";
+	r = tld_thread_init();
+	if (r != 0)
+		return "tld_thread_init() retry after the fault = " + errstr(r);
+	rd = obj.read_self(spec);
+	if (!rd.has_elem || rd.items[0].found != 1 || rd.items[0].value != bytes_of(*p))
+		return "BPF does not read the value after the retry";
+
+	// The same through tld_get_data() with a fresh block.
+	tld_free();
+	fault g(what, err);
+	errno = 0;
+	void *q = tld_get_data(fd, k);
+	if (q || errno != err)
+		return "tld_get_data() under the fault: " + std::string(q ? "a pointer" : "NULL") +
+		       ", errno " + errstr(errno);
+	auto *l = static_cast<std::uint64_t *>(tld_data(k));
+	if (!l)
+		return "tld_data() failed after tld_get_data() failed: " + errstr(errno);
+	*l = 0xfeed0000u + static_cast<unsigned>(err);
+	g.off();
+	q = tld_get_data(fd, k);
+	if (q != l)
+		return "tld_get_data() retry after the fault: " + errstr(errno);
+	rd = obj.read_self(spec);
+	if (rd.items[0].found != 1 || rd.items[0].value != bytes_of(*l))
+		return "BPF does not read the value after the tld_get_data() retry";
+	return {};
+}
+
+} // namespace
+
+TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
+{
+	probe::require_bpf();
+	probe::object obj;
+	tld_key_t k = tld_create_key("fault.value", 8);
+	REQUIRE(!tld_key_is_err(k));
+	const int fds0 = probe::count_fds();
+	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
+	for (int err : {EPERM, ENOMEM, E2BIG, EBUSY}) {
+		INFO("bpf(BPF_MAP_UPDATE_ELEM) fails with " << errstr(err));
+		CHECK(in_thread([&] { return fail_then_retry(obj, k, "bpf_update", err); }) == "");
+	}
+	CHECK(obj.threads_with_element(getpid()).empty());
+	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
+	CHECK(probe::count_fds() == fds0);
+}
+
+TEST_CASE("pidfd_open failing with ENOSYS or EMFILE is returned while the TLDs work locally and a retry succeeds")
+{
+	probe::require_bpf();
+	probe::object obj;
+	tld_key_t k = tld_create_key("fault.value", 8);
+	REQUIRE(!tld_key_is_err(k));
+	const int fds0 = probe::count_fds();
+	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
+	for (int err : {ENOSYS, EMFILE}) {
+		INFO("pidfd_open() fails with " << errstr(err));
+		CHECK(in_thread([&] { return fail_then_retry(obj, k, "pidfd_open", err); }) == "");
+	}
+	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
+	CHECK(probe::count_fds() == fds0);
+}
+
+TEST_CASE("tld_map_register is all or nothing when adding one of the threads fails and leaks nothing")
+{
+	probe::require_bpf();
+	probe::object obj;
+	tld_key_t k = tld_create_key("fault.value", 8);
+	REQUIRE(!tld_key_is_err(k));
+	const int n = 4;
+	std::barrier sync(n + 1);
+	std::vector<pid_t> tids(n);
+	std::vector<std::thread> ts;
+	for (int i = 0; i < n; ++i)
+		ts.emplace_back([&, i] {
+			tids[i] = probe::gettid_();
+			if (tld_thread_init() == 0 && tld_data(k))
+				*static_cast<std::uint64_t *>(tld_data(k)) = 100u + i;
+			sync.arrive_and_wait();	// blocks exist
+			sync.arrive_and_wait();	// checked
+		});
+	sync.arrive_and_wait();
+	const int fds0 = probe::count_fds();
+	struct step {
+		const char *what;
+		int err;
+	};
+	for (step s : {step{"bpf_update", EPERM}, step{"bpf_update", ENOMEM},
+		       step{"pidfd_open", EMFILE}, step{"pidfd_open", ENOSYS}}) {
+		INFO(s.what << " fails with " << errstr(s.err) << " for the third thread");
+		{
+			fault f(s.what, s.err, 2, 1);
+			CHECK(tld_map_register(obj.data_map_fd()) == -s.err);
+		}
+		CHECK(obj.threads_with_element(getpid()).empty());
+		CHECK(probe::count_fds() == fds0);
+		CHECK(tld_map_unregister(obj.data_map_fd()) == -ENOENT);
+	}
+	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
+	auto with = obj.threads_with_element(getpid());
+	std::sort(with.begin(), with.end());
+	auto want = tids;
+	std::sort(want.begin(), want.end());
+	CHECK(with == want);
+	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
+	CHECK(obj.threads_with_element(getpid()).empty());
+	CHECK(probe::count_fds() == fds0);
+	sync.arrive_and_wait();
+	for (auto &t : ts)
+		t.join();
+}
+
+TEST_CASE("tld_map_open returns the error of a failing bpf_obj_get and leaks no descriptor")
+{
+	probe::require_bpf();
+	probe::object obj;
+	std::string pin = "/sys/fs/bpf/tld-fault-" + std::to_string(getpid());
+	unlink(pin.c_str());
+	REQUIRE(bpf_obj_pin(obj.data_map_fd(), pin.c_str()) == 0);
+	struct unpin {
+		std::string p;
+		~unpin() { unlink(p.c_str()); }
+	} cleanup{pin};
+	const int fds0 = probe::count_fds();
+	for (int err : {ENOMEM, EMFILE, EPERM}) {
+		fault f("bpf_obj_get", err);
+		CHECK(tld_map_open(pin.c_str()) == -err);
+		CHECK(errno == err);
+	}
+	CHECK(probe::count_fds() == fds0);
+	{
+		// The map update fails: the map is opened, refused, and closed.
+		fault f("bpf_update", EPERM);
+		REQUIRE(tld_thread_init() == 0);
+		CHECK(tld_map_open(pin.c_str()) == -EPERM);
+	}
+	CHECK(probe::count_fds() == fds0);
+	int fd = tld_map_open(pin.c_str());
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK(probe::count_fds() == fds0 + 1);	// the registration's own descriptor
+}
+
+TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init")
+{
+	probe::require_bpf();
+	probe::object obj;
+	std::string pin = "/sys/fs/bpf/tld-fault-env-" + std::to_string(getpid());
+	unlink(pin.c_str());
+	REQUIRE(bpf_obj_pin(obj.data_map_fd(), pin.c_str()) == 0);
+	struct unpin {
+		std::string p;
+		~unpin() { unlink(p.c_str()); }
+	} cleanup{pin};
+	for (const char *what : {"bpf_update", "bpf_obj_get", "pidfd_open"}) {
+		INFO(what << " fails with ENOMEM at the first lookup");
+		// A fresh process: TLD_MAP is read at the first lookup.
+		pid_t pid = fork();
+		REQUIRE(pid >= 0);
+		if (pid == 0) {
+			int rc = 0;
+			setenv("TLD_MAP", pin.c_str(), 1);
+			tld_key_t k = tld_create_key("fault.env", 8);
+			{
+				fault f(what, ENOMEM);
+				if (tld_thread_init() != -ENOMEM)
+					rc |= 1;
+				auto *p = static_cast<std::uint64_t *>(tld_data(k));
+				if (!p)
+					_exit(rc | 2);
+				*p = 0xe4e4;
+			}
+			if (tld_thread_init() != 0)
+				rc |= 4;
+			try {
+				auto rd = obj.read_self({{"fault.env", 8}});
+				if (rd.items[0].found != 1 ||
+				    rd.items[0].value != bytes_of(std::uint64_t{0xe4e4}))
+					rc |= 8;
+			} catch (...) {
+				rc |= 16;
+			}
+			_exit(rc);
+		}
+		int status = 0;
+		REQUIRE(waitpid(pid, &status, 0) == pid);
+		REQUIRE(WIFEXITED(status));
+		INFO("child failures (bits: 1 first tld_thread_init, 2 tld_data, 4 retry, 8 BPF read, 16 reader): "
+		     << WEXITSTATUS(status));
+		CHECK(WEXITSTATUS(status) == 0);
+	}
+}
+
+TEST_CASE("an element that cannot be deleted never shows BPF another thread's data")
+{
+	probe::require_bpf();
+	probe::object obj;
+	tld_key_t k = tld_create_key("fault.value", 8);
+	REQUIRE(!tld_key_is_err(k));
+	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
+	const std::vector<probe::spec> spec = {{"fault.value", 8}};
+	struct step {
+		const char *what;
+		int err;
+	};
+	for (step s : {step{"pidfd_open", EMFILE}, step{"bpf_delete", EBUSY},
+		       step{"pidfd_open", ENOMEM}}) {
+		INFO(s.what << " fails with " << errstr(s.err) << " while the block is released");
+		// tld_free(): the thread lives on with whatever element is left.
+		std::uintptr_t first = 0, second = 0;
+		std::string seen;
+		std::latch freed(1), wrote(1), looked(1);
+		std::thread t([&] {
+			auto *p = static_cast<std::uint64_t *>(tld_get_data(obj.data_map_fd(), k));
+			if (p) {
+				*p = 0xaaaa;
+				first = page_of(p);
+				fault f(s.what, s.err);
+				tld_free();
+			} else {
+				seen = "tld_get_data failed";
+			}
+			freed.count_down();
+			wrote.wait();	// another thread took a block and wrote to it
+			auto rd = obj.read_self(spec);
+			looked.count_down();
+			if (rd.err == 0 && rd.items[0].found == 1 &&
+			    rd.items[0].value == bytes_of(std::uint64_t{0xbbbb}))
+				seen = "BPF reads the other thread's value through this thread's element";
+		});
+		freed.wait();
+		std::thread u([&] {
+			auto *p = static_cast<std::uint64_t *>(tld_get_data(obj.data_map_fd(), k));
+			if (p) {
+				*p = 0xbbbb;
+				second = page_of(p);
+			}
+			wrote.count_down();
+			looked.wait();	// alive while the first thread looks
+		});
+		t.join();
+		u.join();
+		CHECK(seen == "");
+		CHECK(second != 0);
+		// Thread exit under the same fault: the page must not be handed out
+		// while the element may still point at it.
+		std::uintptr_t exited = 0;
+		std::thread v([&] {
+			auto *p = tld_get_data(obj.data_map_fd(), k);
+			if (!p)
+				return;
+			exited = page_of(p);
+			set_fault(s.what, s.err);	// on through the thread's exit
+		});
+		v.join();
+		set_fault(s.what, 0);
+		std::uintptr_t after = 0;
+		std::thread w([&] {
+			auto *p = tld_get_data(obj.data_map_fd(), k);
+			if (p)
+				after = page_of(p);
+		});
+		w.join();
+		CHECK(exited != 0);
+		CHECK(after != 0);
+		INFO("a page whose element could not be deleted was handed out again");
+		CHECK(after != exited);
+	}
+}
+
+TEST_CASE("with no map registered no pidfd_open is made and tld_thread_init cannot fail on it")
+{
+	tld_key_t k = tld_create_key("fault.nomap", 8);
+	REQUIRE(!tld_key_is_err(k));
+	fault f("pidfd_open", ENOSYS);	// a kernel or seccomp filter without pidfd_open
+	CHECK(tld_thread_init() == 0);
+	CHECK(in_thread([&]() -> std::string {
+		if (int r = tld_thread_init())
+			return "tld_thread_init() = " + errstr(r);
+		auto *p = static_cast<std::uint64_t *>(tld_data(k));
+		if (!p)
+			return "tld_data() failed";
+		*p = 3;
+		tld_free();
+		if (!tld_get_data(-1, k) && errno != EBADF)
+			return "tld_get_data(-1) errno " + errstr(errno);
+		return {};
+	}) == "");
+	auto hits = reinterpret_cast<long (*)(const char *)>(dlsym(RTLD_DEFAULT, "tld_fault_hits"));
+	REQUIRE(hits != nullptr);
+	CHECK(hits("pidfd_open") == 0);
+}
+
+TEST_CASE("a failed mmap of the metadata page is -ENOMEM and a retry succeeds")
+{
+	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+	{
+		fault f("mmap", ENOMEM, 0, -1, page);
+		tld_key_t k = tld_create_key("fault.meta", 8);
+		CHECK(k.off == -ENOMEM);
+		CHECK(errno == ENOMEM);
+		CHECK(tld_find_key("fault.meta", 8).off == -ENOENT);
+		CHECK(tld_thread_init() == -ENOMEM);
+		errno = 0;
+		CHECK(tld_data(tld_key_t{0}) == nullptr);
+		CHECK(errno == EINVAL);
+		int r = tld_set_dyn_data_size(128);
+		INFO("tld_set_dyn_data_size: " << errstr(r));
+		CHECK(r == -ENOMEM);
+	}
+	tld_key_t k = tld_create_key("fault.meta", 8);
+	REQUIRE(!tld_key_is_err(k));
+	CHECK(tld_thread_init() == 0);
+	auto *p = static_cast<std::uint64_t *>(tld_data(k));
+	REQUIRE(p != nullptr);
+	*p = 42;
+	CHECK(*static_cast<std::uint64_t *>(tld_data(k)) == 42);
+}
+
+TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while pages given back are still handed out and a retry succeeds")
+{
+	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+	tld_key_t k = tld_create_key("fault.pool", 8);
+	REQUIRE(!tld_key_is_err(k));
+	const int chunk = 64;	// pages per pool mmap (blocks.cpp)
+	const int fds0 = probe::count_fds();
+	// Hold every page of the first chunk.
+	std::vector<std::uintptr_t> pages(chunk);
+	std::vector<std::atomic<int>> release(chunk);
+	std::barrier held(chunk + 1);
+	std::vector<std::thread> holders;
+	for (int i = 0; i < chunk; ++i)
+		holders.emplace_back([&, i] {
+			if (tld_thread_init() == 0)
+				pages[i] = page_of(tld_data(k));
+			held.arrive_and_wait();
+			while (!release[i].load())
+				std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		});
+	held.arrive_and_wait();
+	for (auto p : pages)
+		REQUIRE(p != 0);
+	{
+		fault f("mmap", ENOMEM, 0, -1, chunk * page);
+		CHECK(in_thread([&]() -> std::string {
+			int r = tld_thread_init();
+			if (r != -ENOMEM)
+				return "tld_thread_init() = " + errstr(r);
+			errno = 0;
+			if (tld_data(k) || errno != ENOMEM)
+				return "tld_data() without memory: errno " + errstr(errno);
+			errno = 0;
+			if (tld_get_data(-1, k) || errno != ENOMEM)
+				return "tld_get_data() without memory: errno " + errstr(errno);
+			return {};
+		}) == "");
+		// A page given back is handed out again without a new mapping.
+		release[7] = 1;
+		holders[7].join();
+		std::uintptr_t reused = 0;
+		CHECK(in_thread([&]() -> std::string {
+			if (int r = tld_thread_init())
+				return "tld_thread_init() with a page in the pool = " + errstr(r);
+			reused = page_of(tld_data(k));
+			return {};
+		}) == "");
+		CHECK(reused == pages[7]);
+	}
+	// The fault is gone: a new chunk is mapped.
+	CHECK(in_thread([&]() -> std::string {
+		if (int r = tld_thread_init())
+			return "tld_thread_init() after the fault = " + errstr(r);
+		auto *p = static_cast<std::uint64_t *>(tld_data(k));
+		if (!p)
+			return "tld_data() after the fault failed";
+		*p = 1;
+		return {};
+	}) == "");
+	for (int i = 0; i < chunk; ++i)
+		release[i] = 1;
+	for (int i = 0; i < chunk; ++i)
+		if (i != 7)
+			holders[i].join();
+	CHECK(probe::count_fds() == fds0);
+}

@@ -1,0 +1,19 @@
+// main() of the robustness suites whose every case needs BPF: like
+// tests/bpf/main.cpp, skip (77) when the kernel or the privileges are
+// missing, fail when CI is set.  Listing the test cases needs neither.
+#include <catch2/catch_session.hpp>
+
+#include <cstring>
+
+#include "probe.hpp"
+
+int main(int argc, char **argv)
+{
+	bool listing = false;
+	for (int i = 1; i < argc; ++i)
+		if (std::strncmp(argv[i], "--list", 6) == 0)
+			listing = true;
+	if (!listing)
+		probe::require_bpf();
+	return Catch::Session().run(argc, argv);
+}

@@ -1,0 +1,315 @@
+// Deployment without CAP_BPF: a privileged loader (this test process, root)
+// pins the map; an unprivileged process (a child that drops to uid and gid
+// 65534, no supplementary groups, no capabilities in any set) opens the pin
+// with tld_map_open().  The pin's mode and owner are the access control.
+#include <bpf/bpf.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/types.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch_test_macros.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "probe.hpp"
+#include "tld/tld.h"
+
+extern "C" {
+#include "tld/tld_layout.h"
+}
+
+namespace {
+
+constexpr uid_t nobody = 65534;
+constexpr gid_t nogroup = 65534;
+
+// Drop every privilege for good.  0, or the step that failed.
+int drop_privileges()
+{
+	for (int cap = 0; cap <= 63; ++cap)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+			return 1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
+		return 2;
+	if (setgroups(0, nullptr))
+		return 3;
+	if (setresgid(nogroup, nogroup, nogroup))
+		return 4;
+	if (setresuid(nobody, nobody, nobody))	// clears the permitted and effective sets
+		return 5;
+	__user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	__user_cap_data_struct d[2] = {};
+	if (syscall(SYS_capset, &h, d))
+		return 6;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return 7;
+	std::memset(d, 0xff, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return 8;
+	for (auto &x : d)
+		if (x.effective || x.permitted || x.inheritable)
+			return 9;
+	if (getuid() != nobody || geteuid() != nobody || getgid() != nogroup)
+		return 10;
+	return 0;
+}
+
+// A pin of the probe's map that goes away with the test.
+struct pin {
+	std::string path;
+	explicit pin(int fd) : path("/sys/fs/bpf/tld-priv-" + std::to_string(getpid()))
+	{
+		unlink(path.c_str());
+		if (bpf_obj_pin(fd, path.c_str()))
+			throw std::runtime_error("pinning " + path + ": " + std::strerror(errno));
+	}
+	~pin() { unlink(path.c_str()); }
+	void set(mode_t mode, uid_t uid, gid_t gid) const
+	{
+		if (chown(path.c_str(), uid, gid) || chmod(path.c_str(), mode))
+			throw std::runtime_error("chmod/chown " + path);
+	}
+};
+
+// Run `child()` in a forked child that dropped its privileges first; the
+// child's return value is its exit status (100 + step if dropping failed).
+template <typename F> int as_nobody(F child)
+{
+	std::fflush(nullptr);
+	pid_t pid = fork();
+	if (pid < 0)
+		throw std::runtime_error("fork");
+	if (pid == 0) {
+		if (int step = drop_privileges())
+			_exit(100 + step);
+		int rc = 1;
+		try {
+			rc = child();
+		} catch (const std::exception &e) {
+			std::fprintf(stderr, "child: %s\n", e.what());
+			rc = 99;
+		}
+		std::fflush(nullptr);
+		_exit(rc);
+	}
+	int status = 0;
+	if (waitpid(pid, &status, 0) != pid)
+		throw std::runtime_error("waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::uint64_t value_for(pid_t tid) { return 0x7a000000ull + static_cast<unsigned>(tid); }
+
+} // namespace
+
+TEST_CASE("an unprivileged process gets a clear error from a pin closed to it and its TLDs keep working")
+{
+	probe::object obj;
+	pin p(obj.data_map_fd());
+	p.set(0600, 0, 0);
+	int rc = as_nobody([&] {
+		int bits = 0;
+		tld_key_t k = tld_create_key("priv.value", 8);
+		errno = 0;
+		int r = tld_map_open(p.path.c_str());
+		std::fprintf(stderr, "child: tld_map_open = %d\n", r);
+		if (r != -EACCES && r != -EPERM)
+			bits |= 1;
+		if (errno != -r)
+			bits |= 2;
+		auto *v = static_cast<std::uint64_t *>(tld_data(k));
+		if (!v)
+			return bits | 4;
+		*v = 77;
+		if (*static_cast<std::uint64_t *>(tld_data(k)) != 77)
+			bits |= 8;
+		if (tld_thread_init() != 0)	// no map registered: nothing to fail
+			bits |= 16;
+		return bits;
+	});
+	INFO("child failures (bits: 1 not -EACCES/-EPERM, 2 errno, 4 tld_data, 8 value, 16 tld_thread_init; 100+: dropping privileges): " << rc);
+	CHECK(rc == 0);
+	// The same through TLD_MAP: every tld_thread_init() reports it, data works.
+	rc = as_nobody([&] {
+		setenv("TLD_MAP", p.path.c_str(), 1);
+		tld_key_t k = tld_create_key("priv.value", 8);
+		int r = tld_thread_init();
+		std::fprintf(stderr, "child: tld_thread_init with TLD_MAP = %d\n", r);
+		int bits = (r == -EACCES || r == -EPERM) ? 0 : 1;
+		if (tld_thread_init() != r)
+			bits |= 2;
+		auto *v = static_cast<std::uint64_t *>(tld_data(k));
+		if (!v)
+			return bits | 4;
+		*v = 78;
+		return bits;
+	});
+	INFO("TLD_MAP child failures (bits: 1 not -EACCES/-EPERM, 2 not repeated, 4 tld_data): " << rc);
+	CHECK(rc == 0);
+}
+
+TEST_CASE("an unprivileged process registers through a pin open to it and BPF in the privileged parent reads its TLDs")
+{
+	probe::object obj;
+	pin p(obj.data_map_fd());
+	const std::vector<probe::spec> specs = {{"priv.value", 8}, {"priv.name", 16}};
+	struct access {
+		const char *what;
+		mode_t mode;
+		uid_t uid;
+		gid_t gid;
+	};
+	for (access a : {access{"mode 0666, owned by root", 0666, 0, 0},
+			 access{"mode 0600, owned by the user", 0600, nobody, nogroup}}) {
+		INFO(a.what);
+		p.set(a.mode, a.uid, a.gid);
+		int up[2], down[2];
+		REQUIRE(pipe(up) == 0);
+		REQUIRE(pipe(down) == 0);
+		std::fflush(nullptr);
+		pid_t pid = fork();
+		REQUIRE(pid >= 0);
+		if (pid == 0) {
+			close(up[0]);
+			close(down[1]);
+			if (int step = drop_privileges())
+				_exit(100 + step);
+			tld_key_t kv = tld_create_key("priv.value", 8);
+			tld_key_t kn = tld_create_key("priv.name", 16);
+			int fd = tld_map_open(p.path.c_str());
+			if (fd < 0) {
+				std::fprintf(stderr, "child: tld_map_open = %d\n", fd);
+				_exit(1);
+			}
+			close(fd);
+			// Two threads: the main one and one started after registration.
+			auto publish = [&]() -> pid_t {
+				pid_t tid = probe::gettid_();
+				auto *v = static_cast<std::uint64_t *>(tld_data(kv));
+				auto *n = static_cast<char *>(tld_data(kn));
+				if (!v || !n || tld_thread_init() != 0)
+					return -1;
+				*v = value_for(tid);
+				std::snprintf(n, 16, "nobody-%d", tid % 100000);
+				return tid;
+			};
+			pid_t tids[2] = {publish(), -1};
+			char go = 0;
+			std::thread t([&] {
+				tids[1] = publish();
+				if (write(up[1], tids, sizeof(tids)) != sizeof(tids))
+					_exit(2);
+				if (read(down[0], &go, 1) != 1)
+					_exit(3);
+			});
+			t.join();
+			_exit(tids[0] > 0 && tids[1] > 0 ? 0 : 4);
+		}
+		close(up[1]);
+		close(down[0]);
+		pid_t tids[2] = {0, 0};
+		bool got = read(up[0], tids, sizeof(tids)) == sizeof(tids);
+		std::vector<probe::reading> seen;
+		std::string err;
+		if (got) {
+			try {
+				seen = obj.read_process(pid, specs);
+			} catch (const std::exception &e) {
+				err = e.what();
+			}
+		}
+		char go = 1;
+		CHECK(write(down[1], &go, 1) == 1);
+		close(up[0]);
+		close(down[1]);
+		int status = 0;
+		REQUIRE(waitpid(pid, &status, 0) == pid);
+		INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+		REQUIRE(got);
+		INFO(err);
+		REQUIRE(err.empty());
+		for (pid_t tid : tids) {
+			INFO("thread " << tid);
+			const probe::reading *r = nullptr;
+			for (const auto &s : seen)
+				if (s.tid == tid)
+					r = &s;
+			REQUIRE(r != nullptr);
+			CHECK(r->has_elem);
+			REQUIRE(r->err == 0);
+			CHECK(r->items[0].found == 1);
+			CHECK(r->items[0].value == probe::bytes_of(value_for(tid)));
+			CHECK(r->items[1].found == 1);
+			char name[16] = {};
+			std::snprintf(name, 16, "nobody-%d", tid % 100000);
+			CHECK(r->items[1].value == std::vector<std::uint8_t>(name, name + 16));
+		}
+	}
+}
+
+TEST_CASE("whoever can write to the map sets the TLDs of any task and the pin mode decides who can")
+{
+	probe::object obj;
+	pin p(obj.data_map_fd());
+	const pid_t root_task = getpid();	// this thread: the thread group leader
+	REQUIRE(probe::gettid_() == root_task);
+	// The unprivileged child publishes pages of its own as this root
+	// process's TLDs: a pidfd of the target is all the kernel asks for.
+	auto forge = [&] {
+		int fd = bpf_obj_get(p.path.c_str());
+		if (fd < 0)
+			return 1;
+		const std::size_t ps = 4096;
+		auto *meta = static_cast<tld_meta_u *>(
+			mmap(nullptr, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		auto *data = static_cast<tld_data_u *>(
+			mmap(nullptr, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+		if (meta == MAP_FAILED || data == MAP_FAILED)
+			return 2;
+		std::strcpy(meta->metadata[0].name, "victim.flag");
+		meta->metadata[0].size = 8;
+		meta->cnt = 1;
+		data->start = 8;
+		const std::uint64_t forged = 0x4141414141414141ull;
+		std::memcpy(data->data, &forged, 8);
+		int pidfd = static_cast<int>(syscall(SYS_pidfd_open, root_task, 0));
+		if (pidfd < 0)
+			return 3;
+		struct {
+			__u64 data, meta;
+		} v = {reinterpret_cast<__u64>(data), reinterpret_cast<__u64>(meta)};
+		if (bpf_map_update_elem(fd, &pidfd, &v, BPF_ANY)) {
+			std::fprintf(stderr, "child: update: %s\n", std::strerror(errno));
+			return 4;
+		}
+		return 0;
+	};
+	// Closed to the user: the child cannot even open the pin.
+	p.set(0600, 0, 0);
+	CHECK(as_nobody(forge) == 1);
+	CHECK_FALSE(obj.read_self({{"victim.flag", 8}}).has_elem);
+	// Open to the user: it can set this root process's TLDs.
+	p.set(0666, 0, 0);
+	int rc = as_nobody(forge);
+	INFO("child status (1 open, 2 mmap, 3 pidfd_open, 4 update): " << rc);
+	REQUIRE(rc == 0);
+	auto rd = obj.read_self({{"victim.flag", 8}});
+	CHECK(rd.has_elem);
+	CHECK(rd.items[0].found == 1);
+	CHECK(rd.items[0].value == probe::bytes_of(std::uint64_t{0x4141414141414141ull}));
+	// Clean up this task's forged element.
+	int pidfd = probe::thread_pidfd(root_task);
+	REQUIRE(pidfd >= 0);
+	CHECK(bpf_map_delete_elem(obj.data_map_fd(), &pidfd) == 0);
+	close(pidfd);
+}
