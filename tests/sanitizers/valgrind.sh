@@ -7,7 +7,10 @@ case "$(basename "$1")" in
 python*|sh|bash|dash|env|*.py|*.sh) exec "$@" ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
-exec valgrind --quiet --error-exitcode=1 --leak-check=full \
+# Tests that spin while another thread waits for them scale their rounds
+# down under memcheck, which runs one thread at a time.
+export TLD_TEST_UNDER_VALGRIND=1
+exec valgrind --fair-sched=yes --quiet --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	--track-fds=no --child-silent-after-fork=yes \
 	--suppressions="$here/valgrind.supp" "$@"
