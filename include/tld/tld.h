@@ -145,7 +145,9 @@ TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
  * registered in the map @map_fd (a BPF task storage map of the task local
  * data layout).  The first call with a new fd registers the map for the whole
  * process, as tld_map_register() does; the library keeps its own reference to
- * the map, so @map_fd may be closed later.
+ * the map, so @map_fd may be closed later.  The fast path recognizes the
+ * map by its fd number: once @map_fd is closed, do not pass that number
+ * again for another map without calling tld_map_register() on it first.
  *
  * Returns NULL and sets errno to what tld_data() or tld_map_register() would
  * return, or to the error the kernel gave for this thread's map update.
