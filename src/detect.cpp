@@ -34,15 +34,13 @@ bool not_a_map(int fd) noexcept
 	return std::strcmp(target, "anon_inode:bpf-map") != 0;
 }
 
-const btf_type *skip_mods(const btf *b, __u32 id, __u32 *out_id = nullptr) noexcept
+const btf_type *skip_mods(const btf *b, __u32 id) noexcept
 {
 	const btf_type *t = btf__type_by_id(b, id);
 	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
 		id = t->type;
 		t = btf__type_by_id(b, id);
 	}
-	if (out_id)
-		*out_id = id;
 	return t;
 }
 

@@ -18,12 +18,14 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
 
 using harness::bytes_of;
 using harness::reader;
 using harness::tld_spec;
+using tldtest::on_threads;
 
 namespace {
 
@@ -90,35 +92,6 @@ std::string mismatch(const harness::reading &r, const values &v)
 	}
 	return {};
 }
-
-// Run `body(thread_index)` on n threads at once; collect failure texts.
-template <typename F> std::vector<std::string> on_threads(int n, F body)
-{
-	std::vector<std::string> failures(n);
-	std::vector<std::thread> ts;
-	for (int i = 0; i < n; ++i)
-		ts.emplace_back([&, i] {
-			try {
-				failures[i] = body(i);
-			} catch (const std::exception &e) {
-				failures[i] = e.what();
-			}
-		});
-	for (auto &t : ts)
-		t.join();
-	std::vector<std::string> out;
-	for (int i = 0; i < n; ++i)
-		if (!failures[i].empty())
-			out.push_back("thread " + std::to_string(i) + ": " + failures[i]);
-	return out;
-}
-
-#define REQUIRE_NO_FAILURES(v)                                                 \
-	do {                                                                   \
-		auto _f = (v);                                                 \
-		INFO((_f.empty() ? std::string() : _f.front()));               \
-		REQUIRE(_f.empty());                                           \
-	} while (0)
 
 } // namespace
 
