@@ -1,5 +1,7 @@
 // The extern "C" boundary: argument checks, errno, and nothing thrown.
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 
 #include "blocks.hpp"
 #include "keys.hpp"
@@ -28,6 +30,21 @@ void *fail(int err) noexcept
 	return nullptr;
 }
 
+// tld_data() when the thread has no block yet or the key is not a key.
+void *data_slow(tld_key_t key) noexcept
+{
+	char *page = tld::blocks::t_page;
+	if (page && tld::keys::is_key(key.off))
+		return page + TLD_LAYOUT_DATA_START + key.off;
+	if (key.off < 0)
+		return fail(-key.off);
+	if (!tld::keys::is_key(key.off))
+		return fail(EINVAL);
+	if (int err = tld::blocks::take())
+		return fail(-err);
+	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
+}
+
 } // namespace
 
 extern "C" {
@@ -47,13 +64,30 @@ TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT
 	char *page = tld::blocks::t_page;
 	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
 		return page + TLD_LAYOUT_DATA_START + key.off;
-	if (key.off < 0)
-		return fail(-key.off);
-	if (!tld::keys::is_key(key.off))
-		return fail(EINVAL);
-	if (int err = tld::blocks::take())
-		return fail(-err);
-	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
+	return data_slow(key);
+}
+
+TLD_API void *tld_priv_data(tld_key_t key, tld_priv_cache *cache,
+			    std::uint64_t *key_bits) TLD_NOEXCEPT
+{
+	void *p = data_slow(key);
+	if (!p || !cache || !key_bits)
+		return p;
+	const unsigned off = static_cast<std::uint16_t>(key.off);
+	if (off < 4096)
+		__atomic_fetch_or(&key_bits[off >> 9], std::uint64_t{1} << (off >> 3 & 63),
+				  __ATOMIC_RELAXED);
+	if (std::uint64_t *tagp = tld::blocks::t_tagp) {
+		// A signal handler of this thread may run the inline path at any
+		// point: it sees an empty cache or a complete one.
+		cache->tagp = nullptr;
+		std::atomic_signal_fence(std::memory_order_seq_cst);
+		cache->data = tld::blocks::t_page + TLD_LAYOUT_DATA_START;
+		cache->tag = tld::blocks::t_tag;
+		std::atomic_signal_fence(std::memory_order_seq_cst);
+		cache->tagp = tagp;
+	}
+	return p;
 }
 
 TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
@@ -63,7 +97,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 			     map_fd == tld::maps::g_last_fd.load(std::memory_order_relaxed) &&
 			     tld::keys::is_key(key.off), 1))
 		return page + TLD_LAYOUT_DATA_START + key.off;
-	void *p = tld_data(key);
+	void *p = data_slow(key);
 	if (!p)
 		return nullptr;
 	if (map_fd < 0)

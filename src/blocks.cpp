@@ -36,6 +36,12 @@ char *g_fresh = nullptr;
 std::size_t g_fresh_left = 0;
 constexpr std::size_t chunk_pages = 64;
 
+// Page offset of the owner tag, fixed with the layout at the first block;
+// 0 when the data area fills the page.  Tags count up from 1 and are never
+// reused, so a page that changed hands never matches an old cache.
+std::size_t g_tag_off = 0;
+std::uint64_t g_next_tag = 1;
+
 pthread_key_t g_exit_key;
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 int g_once_err = 0;
@@ -62,9 +68,23 @@ void *pool_take() noexcept
 	return p;
 }
 
+// Zero a page.  The tag word is cleared with an atomic store: a thread whose
+// cache still names this page may be reading it.
+void wipe(void *page) noexcept
+{
+	char *p = static_cast<char *>(page);
+	if (!g_tag_off) {
+		std::memset(p, 0, page_size());
+		return;
+	}
+	std::memset(p, 0, g_tag_off);
+	__atomic_store_n(reinterpret_cast<std::uint64_t *>(p + g_tag_off), 0, __ATOMIC_RELAXED);
+	std::memset(p + g_tag_off + 8, 0, page_size() - g_tag_off - 8);
+}
+
 void pool_give(void *page) noexcept
 {
-	std::memset(page, 0, page_size());
+	wipe(page);
 	auto *p = static_cast<free_page *>(page);
 	p->next = g_free;
 	g_free = p;
@@ -99,7 +119,7 @@ void drop_locked(thread_rec *t) noexcept
 	maps::remove_thread(t);
 	unlink(t);
 	if (t->stale)
-		std::memset(t->page, 0, page_size());
+		wipe(t->page);
 	else
 		pool_give(t->page);
 	t->page = nullptr;
@@ -118,6 +138,7 @@ void on_thread_exit(void *arg) noexcept
 	}
 	blocks::t_page = nullptr;
 	blocks::t_map_fd = -1;
+	blocks::t_tagp = nullptr;
 }
 
 void before_fork() noexcept { g_lock.lock(); }
@@ -166,6 +187,8 @@ namespace blocks {
 
 TLD_TLS char *t_page = nullptr;
 TLD_TLS int t_map_fd = -1;
+TLD_TLS std::uint64_t *t_tagp = nullptr;
+TLD_TLS std::uint64_t t_tag = 0;
 
 thread_rec *self() noexcept { return &t_rec; }
 
@@ -186,6 +209,16 @@ int take() noexcept
 			return -ENOMEM;
 		auto *d = static_cast<tld_data_u *>(page);
 		d->start = TLD_LAYOUT_DATA_START;
+		if (!g_tag_off) {
+			std::size_t off = TLD_LAYOUT_DATA_START + keys::data_size();	// frozen
+			if (off + 8 <= page_size())
+				g_tag_off = off;
+		}
+		if (g_tag_off) {
+			t_tag = g_next_tag++;
+			t_tagp = reinterpret_cast<std::uint64_t *>(static_cast<char *>(page) + g_tag_off);
+			__atomic_store_n(t_tagp, t_tag, __ATOMIC_RELAXED);
+		}
 		t->tid = static_cast<pid_t>(syscall(SYS_gettid));
 		t->page = d;
 		t->in_maps = 0;
@@ -211,6 +244,7 @@ void release() noexcept
 		return;
 	t_page = nullptr;
 	t_map_fd = -1;
+	t_tagp = nullptr;
 	try {
 		std::lock_guard g(g_lock);
 		drop_locked(t);

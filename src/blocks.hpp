@@ -13,6 +13,13 @@ extern TLD_TLS char *t_page;
 // tld_get_data(); -1 when none.  Reset whenever the block changes.
 extern TLD_TLS int t_map_fd;
 
+// Where the calling thread's page holds its owner tag (just past the data
+// area), and the tag: what the inline tld_data() of a caller checks its
+// cache against.  t_tagp is nullptr without a block, or when the data area
+// leaves no room for the tag (the inline path then always calls in).
+extern TLD_TLS std::uint64_t *t_tagp;
+extern TLD_TLS std::uint64_t t_tag;
+
 // Take the calling thread's block and register it in every map.  Returns 0
 // with t_page set, -ENOMEM without a block, or 0 with the record's err set
 // when some registration failed (the block is usable).

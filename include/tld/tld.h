@@ -137,8 +137,60 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
  *   ENOMEM               no page could be mapped for the thread's block
  *   EAGAIN               the process is out of pthread keys
  * Async-signal-safe once the calling thread called tld_thread_init().
+ *
+ * With GCC or Clang, the header inlines the common case (the thread holds
+ * its block, the key was seen before): a few loads and compares in the
+ * caller, no call into the library.  It keeps a small cache per thread in
+ * every executable or shared object that includes this header (initial-exec
+ * TLS).  Define TLD_NO_INLINE before including <tld/tld.h> to call the
+ * library every time instead.
  */
 TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
+
+/*
+ * The inline fast path of tld_data().  Nothing below is API: the names may
+ * change in any release, but what a compiled caller relies on stays:
+ *   - tld_priv_data() returns what tld_data() returns; on success it may set
+ *     the bit of the key's offset in @key_bits (offsets below 4096) and fill
+ *     @cache for the calling thread, storing @cache->tagp last;
+ *   - the library writes a tag unique in the process at *tagp when a thread
+ *     takes its block, and zeroes it before the page changes hands, so a
+ *     cache whose tag no longer matches is never used.
+ */
+struct tld_priv_cache {
+	char *data;			/* the thread's data area */
+	const uint64_t *tagp;		/* its page's owner tag; NULL: empty */
+	uint64_t tag;			/* the tag's value when filled */
+};
+
+TLD_API void *tld_priv_data(tld_key_t key, struct tld_priv_cache *cache,
+			    uint64_t *key_bits) TLD_NOEXCEPT;
+
+#if defined(__GNUC__) && !defined(TLD_NO_INLINE)
+#define TLD_PRIV_INLINE 1
+/* One per executable or shared object: weak, so that every translation unit
+ * may define it; hidden, so that every object has its own. */
+__attribute__((__weak__, __visibility__("hidden"), __tls_model__("initial-exec")))
+__thread struct tld_priv_cache tld_priv_tls;
+__attribute__((__weak__, __visibility__("hidden")))
+uint64_t tld_priv_key_bits[8];
+
+extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
+void *tld_data(tld_key_t key) TLD_NOEXCEPT
+{
+	struct tld_priv_cache *c = &tld_priv_tls;
+	const uint64_t *tagp = c->tagp;
+	unsigned off = (uint16_t)key.off;
+
+	/* off < 4096, a multiple of 8 (negative keys fail here) */
+	if (__builtin_expect(!(off & ~0xff8u) && tagp &&
+			     __atomic_load_n(tagp, __ATOMIC_RELAXED) == c->tag &&
+			     (__atomic_load_n(&tld_priv_key_bits[off >> 9], __ATOMIC_RELAXED) >>
+			      (off >> 3 & 63) & 1), 1))
+		return c->data + off;
+	return tld_priv_data(key, c, tld_priv_key_bits);
+}
+#endif
 
 /*
  * tld_get_data() - like tld_data(), and make sure that the calling thread is

@@ -1,5 +1,7 @@
 /* <tld/tld.h> builds as strict C11 (-std=c11 -pedantic -Wall -Wextra -Werror)
- * and works: a defined and a created key, written and read back. */
+ * and works: a defined and a created key, written and read back.  Built a
+ * second time as C99 with TLD_NO_INLINE: then no inline cache exists and
+ * every tld_data() is the library's. */
 #include <tld/tld.h>
 
 #include <errno.h>
@@ -48,5 +50,18 @@ int main(void)
 		fprintf(stderr, "block after tld_free is not zero-filled\n");
 		return 1;
 	}
+#ifdef TLD_NO_INLINE
+#ifdef TLD_PRIV_INLINE
+#error "TLD_NO_INLINE left the inline tld_data() defined"
+#endif
+#else
+#ifndef TLD_PRIV_INLINE
+#error "the inline tld_data() is missing"
+#endif
+	if (tld_priv_tls.tagp == NULL || tld_priv_tls.data + k.off != (char *)p) {
+		fprintf(stderr, "the inline cache was not filled\n");
+		return 1;
+	}
+#endif
 	return 0;
 }

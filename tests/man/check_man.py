@@ -6,7 +6,9 @@ usage: check_man.py LIBTLD_SO TLD_H MAN_DIR PAGE...
 PAGE... are the pages that man/meson.build installs.  Fails unless:
   - every symbol that LIBTLD_SO exports (nm -D --defined-only), every
     function-like macro and inline function of TLD_H, and TLD_DEFINE_KEY,
-    tld_key_is_err and tld_key_err_or_zero have a page NAME.3 in MAN_DIR,
+    tld_key_is_err and tld_key_err_or_zero have a page NAME.3 in MAN_DIR
+    (internal exports, tld_priv_*, are instead explained in the page of the
+    function whose inline code calls them),
     and each of them is named in the NAME section of the page that documents
     it;
   - every page in MAN_DIR is installed, and every installed page exists;
@@ -29,6 +31,8 @@ import sys
 import tempfile
 
 MACROS = ['TLD_DEFINE_KEY', 'tld_key_is_err', 'tld_key_err_or_zero']
+INTERNAL_PREFIX = 'tld_priv_'
+INTERNAL_DOC = {'tld_priv_data': 'tld_data.3'}
 
 SECTIONS = {
     '3': ['NAME', 'LIBRARY', 'SYNOPSIS', 'DESCRIPTION', 'RETURN VALUE', 'ERRORS',
@@ -184,6 +188,15 @@ def main():
         problem(f'man/meson.build installs {f}, which does not exist')
 
     wanted = exported(lib) | header_names(header) | set(MACROS)
+    # Internal entry points of inline code (tld_priv_*) are not API: the page
+    # of the function they serve explains them instead of a page of their own.
+    internal = {n for n in wanted if n.startswith(INTERNAL_PREFIX)}
+    wanted -= internal
+    for name in sorted(internal):
+        page = INTERNAL_DOC.get(name, '')
+        path = os.path.join(man_dir, page)
+        if not page or not os.path.exists(path) or name not in read(path):
+            problem(f'internal export {name} is not explained in man/{page or "?"}')
     for name in sorted(wanted):
         if f'{name}.3' not in present:
             problem(f'{name} has no page man/{name}.3')
