@@ -168,17 +168,20 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 }
 
 /*
- * Walk the metadata from slot 0, comparing names from slot @searched on.
- * Returns the page offset of the TLD (> 0) or -(slots searched).
+ * Walk the metadata from slot 0.  Returns the page offset of the TLD (> 0)
+ * or -(slots searched).
  *
  * Inlined into every lookup, so that the name's words and masks become
  * immediates, and a plain bounded loop, so that a slot costs a dozen
  * instructions and no call.  A slot is rejected on its first 8 bytes; only a
- * slot whose prefix matches is compared in full.
+ * slot whose prefix matches is compared in full.  A search after new slots
+ * were published compares the old ones again rather than skipping them:
+ * their names cannot match (published names never change), and a skip
+ * would cost every slot of every search a few instructions.
  */
 static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value *v,
 							    const struct __tld_name *n,
-							    int searched, __u32 size)
+							    __u32 size)
 {
 	struct tld_meta_u *meta = v->meta;
 	struct tld_data_u *data = v->data;
@@ -203,23 +206,23 @@ static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value
 		sz = __tld_read(m->size);
 		if (!sz)
 			return -(int)i;	/* reserved, not yet published: retry later */
-		/*
-		 * Slots before @searched never match.  Folded into the compare
-		 * rather than branched on, so that the verifier does not follow
-		 * one path per value of @searched.
-		 */
-		diff = (__s64)i - searched;
-		__asm__ volatile("" : "+r"(diff));
-		diff = (__u64)((__s64)diff >> 63);
-		diff |= ((__tld_read(w[0]) | (__u64)__tld_read(w[1]) << 32) ^
-			 (n->w[0] | (__u64)n->w[1] << 32)) &
-			(n->m[0] | (__u64)n->m[1] << 32);
+		diff = ((__tld_read(w[0]) | (__u64)__tld_read(w[1]) << 32) ^
+			(n->w[0] | (__u64)n->w[1] << 32)) &
+		       (n->m[0] | (__u64)n->m[1] << 32);
 		if (!diff) {
+			/*
+			 * Words past a literal name's NUL have an empty mask:
+			 * not read.  A name known only at run time is compared
+			 * without branches, which the verifier would follow.
+			 */
 #pragma unroll
 			for (k = 2; k < 15; k++)
-				diff |= (__tld_read(w[k]) ^ n->w[k]) & n->m[k];
+				if (!__builtin_constant_p(n->m[k]) || n->m[k])
+					diff |= (__tld_read(w[k]) ^ n->w[k]) & n->m[k];
 			/* the last two of the 62 bytes */
-			diff |= (__tld_read(*(const __u16 *)&w[15]) ^ n->w[15]) & n->m[15];
+			if (!__builtin_constant_p(n->m[15]) || n->m[15])
+				diff |= (__tld_read(*(const __u16 *)&w[15]) ^ n->w[15]) &
+					n->m[15];
 			if (!diff) {
 				if (off >= TLD_PAGE_SIZE || (TLD_CHECK_SIZE && sz != size))
 					break;	/* past the page; same name, other type */
@@ -257,7 +260,7 @@ __tld_get_off(struct tld_object *obj, tld_key_t *cache, const char *name, __u32 
 		if (!meta || -off >= (__tld_read(meta->cnt) & 0xff))
 			return 0;	/* nothing published since the last search */
 		__tld_name_init(&n, name);
-		off = __tld_find(obj->data_map, &n, -off, size);
+		off = __tld_find(obj->data_map, &n, size);
 		cache->off = off;
 		/* Bound the very register used below: clang may otherwise fold
 		 * both checks into one compare of a 32-bit copy, which the
