@@ -9,7 +9,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -31,6 +33,10 @@
 
 #include "tld_bench.h"
 #include "tld_bench.skel.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL	// <linux/pidfd.h>, Linux 6.9
+#endif
 
 namespace {
 
@@ -161,6 +167,48 @@ void *thread_tld(void *)
 		return reinterpret_cast<void *>(1);
 	*p = 1;
 	return nullptr;
+}
+
+// The kernel's share of a thread's registration, without libtld: the system
+// calls that any library publishing a page per thread through a task storage
+// map must make.  Each floor thread takes the next of a few pages of its own.
+int g_map_fd = -1;	// the bench object's tld_data_map, once loaded
+char *g_floor_pages;
+__u64 g_floor_meta;
+std::atomic<unsigned> g_floor_next{0};
+constexpr unsigned floor_pages = 64;
+
+int floor_pidfd(pid_t tid)
+{
+	return static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
+}
+
+// gettid, pidfd_open, the map update, close.
+void *thread_floor_register(void *)
+{
+	const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+	char *page = g_floor_pages + (g_floor_next++ % floor_pages) * 4096;
+	*reinterpret_cast<__u64 *>(page) = 8;
+	const __u64 value[2] = {reinterpret_cast<__u64>(page), g_floor_meta};
+	int pidfd = floor_pidfd(tid);
+	if (pidfd < 0)
+		return reinterpret_cast<void *>(1);
+	const int err = bpf_map_update_elem(g_map_fd, &pidfd, value, BPF_ANY);
+	syscall(SYS_close, pidfd);
+	return reinterpret_cast<void *>(err ? 1 : 0);
+}
+
+// The same and, before the thread ends, pidfd_open, the delete, close.
+void *thread_floor_full(void *arg)
+{
+	if (thread_floor_register(arg))
+		return reinterpret_cast<void *>(1);
+	int pidfd = floor_pidfd(static_cast<pid_t>(syscall(SYS_gettid)));
+	if (pidfd < 0)
+		return reinterpret_cast<void *>(1);
+	const int err = bpf_map_delete_elem(g_map_fd, &pidfd);
+	syscall(SYS_close, pidfd);
+	return reinterpret_cast<void *>(err ? 1 : 0);
 }
 
 double cpu_ns()
@@ -511,6 +559,11 @@ const figure figures[] = {
 	{"map_update_ns", "ns", "`bpf_map_update_elem()` on a hash map keyed by tid"},
 	{"thread_plain_us", "us", "`pthread_create` + `pthread_join`, default attributes"},
 	{"thread_tld_us", "us", "the same, the thread calls `tld_data()` once (1 map registered)"},
+	{"thread_floor_register_us", "us",
+	 "no libtld: the thread makes the system calls of a registration itself "
+	 "(gettid, pidfd_open, map update, close)"},
+	{"thread_floor_us", "us",
+	 "no libtld: the same, and the delete before it ends (pidfd_open, map delete, close)"},
 	{"thread_tld_nomap_us", "us", "the same with no map registered (for attribution)"},
 	{"thread_plain_cpu_us", "us", "process CPU time per plain thread (less sensitive to other load)"},
 	{"thread_tld_cpu_us", "us", "process CPU time per thread with a first lookup (1 map)"},
@@ -546,6 +599,10 @@ const goal goals[] = {
 	{"thread_tld_us at most 1.10x thread_plain_us", "thread_tld_us", "thread_plain_us", 1.10, true},
 	{"(diagnostic) the same in process CPU time", "thread_tld_cpu_us", "thread_plain_cpu_us", 1.10,
 	 true},
+	{"(diagnostic) the system calls of a registration alone, over thread_plain_us",
+	 "thread_floor_register_us", "thread_plain_us", 1.10, true},
+	{"(diagnostic) thread_tld_us over the same system calls made without libtld",
+	 "thread_tld_us", "thread_floor_us", 1.10, true},
 	{"bpf_uncached_last_helper_ns at least 5x bpf_uncached_last_ns",
 	 "bpf_uncached_last_helper_ns", "bpf_uncached_last_ns", 5.0, false},
 	{"bpf_cached_ns no worse than bpf_cached_upstream_ns", "bpf_cached_ns",
@@ -674,7 +731,6 @@ int print_results(const samples &s, const std::vector<std::string> &info, const 
 // ---- the in-process figures -------------------------------------------------------
 
 tld_bench *g_skel;
-int g_map_fd = -1;
 
 // The process's own key and map, for the in-process figures.
 void setup_in_process()
@@ -726,14 +782,25 @@ void measure_threads(samples &s)
 	thread_cost warm;
 	loop_threads(thread_plain, batch, warm);	// warm up the stack cache
 	loop_threads(thread_tld, batch, warm);
+	void *pages = mmap(nullptr, (floor_pages + 1) * 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pages == MAP_FAILED)
+		die("mmap: %s", std::strerror(errno));
+	g_floor_pages = static_cast<char *>(pages) + 4096;
+	g_floor_meta = reinterpret_cast<__u64>(pages);	// an empty metadata page
+	loop_threads(thread_floor_full, batch, warm);
 	for (int r = 0; r < reps; ++r) {
-		thread_cost plain, tld;
+		thread_cost plain, tld, reg, full;
 		for (int i = 0; i < thread_iters; i += batch) {
 			loop_threads(thread_plain, batch, plain);
 			loop_threads(thread_tld, batch, tld);
+			loop_threads(thread_floor_register, batch, reg);
+			loop_threads(thread_floor_full, batch, full);
 		}
 		s["thread_plain_us"].push_back(plain.wall_ns / plain.n / 1e3);
 		s["thread_tld_us"].push_back(tld.wall_ns / tld.n / 1e3);
+		s["thread_floor_register_us"].push_back(reg.wall_ns / reg.n / 1e3);
+		s["thread_floor_us"].push_back(full.wall_ns / full.n / 1e3);
 		s["thread_plain_cpu_us"].push_back(plain.cpu_ns / plain.n / 1e3);
 		s["thread_tld_cpu_us"].push_back(tld.cpu_ns / tld.n / 1e3);
 	}
