@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -68,18 +69,21 @@ void *pool_take() noexcept
 	return p;
 }
 
-// Zero a page.  The tag word is cleared with an atomic store: a thread whose
-// cache still names this page may be reading it.
+// Zero a page.  The tag goes first, with an atomic store: another thread
+// whose cache still names this page may be reading it, and a signal handler
+// of this thread must not write through its cache into a page being wiped.
 void wipe(void *page) noexcept
 {
 	char *p = static_cast<char *>(page);
-	if (!g_tag_off) {
+	if (g_tag_off) {
+		__atomic_store_n(reinterpret_cast<std::uint64_t *>(p + g_tag_off), 0,
+				 __ATOMIC_RELAXED);
+		std::atomic_signal_fence(std::memory_order_seq_cst);
+		std::memset(p, 0, g_tag_off);
+		std::memset(p + g_tag_off + 8, 0, page_size() - g_tag_off - 8);
+	} else {
 		std::memset(p, 0, page_size());
-		return;
 	}
-	std::memset(p, 0, g_tag_off);
-	__atomic_store_n(reinterpret_cast<std::uint64_t *>(p + g_tag_off), 0, __ATOMIC_RELAXED);
-	std::memset(p + g_tag_off + 8, 0, page_size() - g_tag_off - 8);
 }
 
 void pool_give(void *page) noexcept

@@ -175,20 +175,23 @@ __thread struct tld_priv_cache tld_priv_tls;
 __attribute__((__weak__, __visibility__("hidden")))
 uint64_t tld_priv_key_bits[8];
 
+/* The cache is read by name, never through a pointer: the address of a weak
+ * variable may be null to a compiler, and null-pointer checks that
+ * sanitizers add around a thread-local address do not survive the linker's
+ * relaxation of its TLS access. */
 extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
-	struct tld_priv_cache *c = &tld_priv_tls;
-	const uint64_t *tagp = c->tagp;
+	const uint64_t *tagp = tld_priv_tls.tagp;
 	unsigned off = (uint16_t)key.off;
 
 	/* off < 4096, a multiple of 8 (negative keys fail here) */
 	if (__builtin_expect(!(off & ~0xff8u) && tagp &&
-			     __atomic_load_n(tagp, __ATOMIC_RELAXED) == c->tag &&
+			     __atomic_load_n(tagp, __ATOMIC_RELAXED) == tld_priv_tls.tag &&
 			     (__atomic_load_n(&tld_priv_key_bits[off >> 9], __ATOMIC_RELAXED) >>
 			      (off >> 3 & 63) & 1), 1))
-		return c->data + off;
-	return tld_priv_data(key, c, tld_priv_key_bits);
+		return tld_priv_tls.data + off;
+	return tld_priv_data(key, &tld_priv_tls, tld_priv_key_bits);
 }
 #endif
 
