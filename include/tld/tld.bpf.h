@@ -106,17 +106,24 @@ struct {
 #define __tld_read(x) (*(volatile __typeof__(x) *)&(x))
 
 /*
+ * Never called.  Its BTF prototype carries struct tld_object, and through it
+ * the complete page types, into the BTF of every object that includes this
+ * header, so that the functions below can be inlined.
+ */
+static __attribute__((noinline, used)) int __tld_btf_anchor(struct tld_object *obj)
+{
+	return obj->data_map != 0;
+}
+
+/*
  * tld_object_init() - find @task's task local data and its key cache.
- *
- * Never inlined: its BTF prototype is what carries struct tld_object, and
- * through it the complete page types, into every program's BTF.
  *
  * Returns 0; -ENODATA (-61) when the task has no element in tld_data_map (it
  * never took a block, or its map was unregistered); -ENOMEM (-12) when the
  * key cache could not be created.
  */
-static __attribute__((noinline, unused)) int tld_object_init(struct task_struct *task,
-						   struct tld_object *obj)
+static __attribute__((always_inline, unused)) inline int tld_object_init(struct task_struct *task,
+									struct tld_object *obj)
 {
 	int i;
 
