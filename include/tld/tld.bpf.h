@@ -175,6 +175,17 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 }
 
 /*
+ * The first 8 bytes of a name, which is only 4-byte aligned: one load where
+ * the verifier allows a misaligned access (targets with efficient unaligned
+ * loads), two elsewhere.
+ */
+#if defined(__TARGET_ARCH_x86) || defined(__TARGET_ARCH_arm64) || defined(__TARGET_ARCH_s390)
+#define __tld_prefix(w) __tld_read(*(const __u64 *)(const void *)(w))
+#else
+#define __tld_prefix(w) (__tld_read((w)[0]) | (__u64)__tld_read((w)[1]) << 32)
+#endif
+
+/*
  * Walk the metadata from slot 0.  Returns the page offset of the TLD (> 0)
  * or -(slots searched).
  *
@@ -213,8 +224,7 @@ static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value
 		sz = __tld_read(m->size);
 		if (!sz)
 			return -(int)i;	/* reserved, not yet published: retry later */
-		diff = ((__tld_read(w[0]) | (__u64)__tld_read(w[1]) << 32) ^
-			(n->w[0] | (__u64)n->w[1] << 32)) &
+		diff = (__tld_prefix(w) ^ (n->w[0] | (__u64)n->w[1] << 32)) &
 		       (n->m[0] | (__u64)n->m[1] << 32);
 		if (!diff) {
 			/*
