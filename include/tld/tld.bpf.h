@@ -28,6 +28,8 @@
  *   TLD_KEY_MAP_CREATE_RETRY  attempts at creating the key cache (default 10)
  *   TLD_CHECK_SIZE            if non-zero, a TLD is found only when its
  *                             published size equals the size asked for
+ *   TLD_STRICT_ALIGNMENT      for loaders that set BPF_F_STRICT_ALIGNMENT:
+ *                             no misaligned load, even on x86 and arm64
  *
  * Every access is bounded by the page, whatever user space wrote in the
  * metadata: a broken or hostile writer can make lookups fail, never make them
@@ -132,6 +134,8 @@ static __attribute__((always_inline, unused)) inline int tld_object_init(struct 
 	if (!obj->data_map)
 		return -TLD_ENODATA;
 	/* Creation can fail when other threads update task storage on this CPU. */
+	/* A loop, not unrolled: every caller inlines this function. */
+#pragma nounroll
 	for (i = 0; i < TLD_KEY_MAP_CREATE_RETRY; i++) {
 		obj->key_map = bpf_task_storage_get(&tld_key_map, task, 0,
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -142,10 +146,16 @@ static __attribute__((always_inline, unused)) inline int tld_object_init(struct 
 }
 
 /*
- * A name to look for, as the 62 bytes a slot holds: 16 little-endian words
- * and, per word, a mask of the bytes up to and including the NUL.  Built
- * from a string literal it folds to constants.
+ * A name to look for, as the 62 bytes a slot holds: 16 words in the byte
+ * order of a 4-byte load and, per word, a mask of the bytes up to and
+ * including the NUL.  Built from a string literal it folds to constants.
  */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define __TLD_BYTE_SHIFT(i) (8 * (3 - (i) % 4))
+#else
+#define __TLD_BYTE_SHIFT(i) (8 * ((i) % 4))
+#endif
+
 struct __tld_name {
 	__u32 w[16];
 	__u32 m[16];
@@ -164,8 +174,8 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 			c = (__u8)name[i];
 			if (i % 4 == 0)
 				n->w[i / 4] = n->m[i / 4] = 0;
-			n->w[i / 4] |= c << (8 * (i % 4));
-			n->m[i / 4] |= 0xffu << (8 * (i % 4));
+			n->w[i / 4] |= c << __TLD_BYTE_SHIFT(i);
+			n->m[i / 4] |= 0xffu << __TLD_BYTE_SHIFT(i);
 			if (!c)
 				done = 1;
 		} else if (i % 4 == 0) {
@@ -174,15 +184,28 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 	}
 }
 
+/* Bytes of word @k of a slot's name that differ from @n's (masked). */
+#define __tld_word_diff(w, n, k)                                               \
+	(__builtin_constant_p((n)->m[k]) && (n)->m[k] == 0xffffffffu           \
+		 ? ((__u64)__tld_read((w)[k]) ^ (__u64)(n)->w[k])              \
+		 : ((__u64)__tld_read((w)[k]) ^ (__u64)(n)->w[k]) & (n)->m[k])
+
 /*
- * The first 8 bytes of a name, which is only 4-byte aligned: one load where
- * the verifier allows a misaligned access (targets with efficient unaligned
- * loads), two elsewhere.
+ * The first 8 bytes of a slot's name against @n's, masked.  Names are only
+ * 4-byte aligned: x86 and arm64 load the 8 bytes at once (the verifier
+ * allows misaligned loads there, unless the loader asks for
+ * BPF_F_STRICT_ALIGNMENT: then define TLD_STRICT_ALIGNMENT); other targets
+ * load two aligned words.
  */
-#if defined(__TARGET_ARCH_x86) || defined(__TARGET_ARCH_arm64) || defined(__TARGET_ARCH_s390)
-#define __tld_prefix(w) __tld_read(*(const __u64 *)(const void *)(w))
+#if (defined(__TARGET_ARCH_x86) || defined(__TARGET_ARCH_arm64)) &&               \
+	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
+	!defined(TLD_STRICT_ALIGNMENT)
+#define __tld_prefix_diff(w, n)                                                \
+	((__tld_read(*(const __u64 *)(const void *)(w)) ^                      \
+	  ((n)->w[0] | (__u64)(n)->w[1] << 32)) &                              \
+	 ((n)->m[0] | (__u64)(n)->m[1] << 32))
 #else
-#define __tld_prefix(w) (__tld_read((w)[0]) | (__u64)__tld_read((w)[1]) << 32)
+#define __tld_prefix_diff(w, n) (__tld_word_diff(w, n, 0) | __tld_word_diff(w, n, 1))
 #endif
 
 /*
@@ -191,8 +214,7 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
  *
  * Inlined into every lookup, so that the name's words and masks become
  * immediates, and a plain bounded loop, so that a slot costs a dozen
- * instructions and no call.  A slot is rejected on its first 8 bytes; only a
- * slot whose prefix matches is compared in full.  A search after new slots
+ * instructions and no call.  A search after new slots
  * were published compares the old ones again rather than skipping them:
  * their names cannot match (published names never change), and a skip
  * would cost every slot of every search a few instructions.
@@ -224,22 +246,25 @@ static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value
 		sz = __tld_read(m->size);
 		if (!sz)
 			return -(int)i;	/* reserved, not yet published: retry later */
-		diff = (__tld_prefix(w) ^ (n->w[0] | (__u64)n->w[1] << 32)) &
-		       (n->m[0] | (__u64)n->m[1] << 32);
+		/*
+		 * Reject on the first 8 bytes with one branch (a branch per
+		 * word would let the verifier's paths double with every slot);
+		 * only a slot whose first 8 bytes match is compared in full.
+		 */
+		diff = __tld_prefix_diff(w, n);
+		__asm__ volatile("" : "+r"(diff));	/* one value, one branch */
 		if (!diff) {
 			/*
 			 * Words past a literal name's NUL have an empty mask:
 			 * not read.  A name known only at run time is compared
 			 * without branches, which the verifier would follow.
+			 * Word 15 holds the last 2 name bytes and the slot's
+			 * size, which its mask leaves out.
 			 */
 #pragma unroll
-			for (k = 2; k < 15; k++)
+			for (k = 2; k < 16; k++)
 				if (!__builtin_constant_p(n->m[k]) || n->m[k])
-					diff |= (__tld_read(w[k]) ^ n->w[k]) & n->m[k];
-			/* the last two of the 62 bytes */
-			if (!__builtin_constant_p(n->m[15]) || n->m[15])
-				diff |= (__tld_read(*(const __u16 *)&w[15]) ^ n->w[15]) &
-					n->m[15];
+					diff |= __tld_word_diff(w, n, k);
 			if (!diff) {
 				if (off >= TLD_PAGE_SIZE || (TLD_CHECK_SIZE && sz != size))
 					break;	/* past the page; same name, other type */

@@ -92,6 +92,7 @@ TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
  * the dynamic reserve, or the key holds -E2BIG.
  */
 #define TLD_DEFINE_KEY(key, name, size)                                        \
+	extern tld_key_t key;                                                  \
 	tld_key_t key = { -EAGAIN };                                           \
 	__attribute__((constructor(101))) static void tld__ctor_##key(void)    \
 	{                                                                      \
@@ -166,10 +167,19 @@ struct tld_priv_cache {
 TLD_API void *tld_priv_data(tld_key_t key, struct tld_priv_cache *cache,
 			    uint64_t *key_bits) TLD_NOEXCEPT;
 
-#if defined(__GNUC__) && !defined(TLD_NO_INLINE)
+/* Only where a 64-bit atomic load is a plain load (no libatomic call). */
+#if defined(__GNUC__) && !defined(TLD_NO_INLINE) && \
+	defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2
 #define TLD_PRIV_INLINE 1
+#ifdef __cplusplus
+#define TLD_PRIV_U16(x) static_cast<uint16_t>(x)
+#else
+#define TLD_PRIV_U16(x) ((uint16_t)(x))
+#endif
 /* One per executable or shared object: weak, so that every translation unit
  * may define it; hidden, so that every object has its own. */
+extern __thread struct tld_priv_cache tld_priv_tls;
+extern uint64_t tld_priv_key_bits[8];
 __attribute__((__weak__, __visibility__("hidden"), __tls_model__("initial-exec")))
 __thread struct tld_priv_cache tld_priv_tls;
 __attribute__((__weak__, __visibility__("hidden")))
@@ -183,7 +193,7 @@ extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
 	const uint64_t *tagp = tld_priv_tls.tagp;
-	unsigned off = (uint16_t)key.off;
+	unsigned off = TLD_PRIV_U16(key.off);
 
 	/* off < 4096, a multiple of 8 (negative keys fail here) */
 	if (__builtin_expect(!(off & ~0xff8u) && tagp &&

@@ -77,7 +77,9 @@ def header_names(header):
     text = open(header, encoding='utf-8').read()
     names = set(re.findall(r'^#define\s+([A-Za-z_]\w*)\(', text, re.M))
     names |= set(re.findall(r'^static\s+inline\s+[\w\s\*]*?\b(\w+)\s*\(', text, re.M))
-    return {n for n in names if n.lower().startswith('tld_')}
+    # TLD_PRIV_* / tld_priv_*: internals of the inline code, not API.
+    return {n for n in names
+            if n.lower().startswith('tld_') and not n.lower().startswith(INTERNAL_PREFIX)}
 
 
 def read(path):
