@@ -21,6 +21,7 @@
 #include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
+#include "tld_verify.skel.h"
 
 using harness::bytes_of;
 using harness::reader;
@@ -490,4 +491,24 @@ TEST_CASE("a thread with a pending cancellation takes its block without aborting
 	REQUIRE(pthread_join(t, &ret) == 0);
 	CHECK(ret == PTHREAD_CANCELED);
 	CHECK(got == 1);
+}
+
+// The verification program (and so the committed skeleton tldctl uses) is
+// built with TLD_STRICT_ALIGNMENT: it must load where the verifier demands
+// aligned accesses, which BPF_F_STRICT_ALIGNMENT asks for on any machine.
+TEST_CASE("the verification program loads with BPF_F_STRICT_ALIGNMENT")
+{
+	tld_verify *skel = tld_verify__open();
+	REQUIRE(skel != nullptr);
+	bpf_program *prog;
+	int n = 0;
+	bpf_object__for_each_program(prog, skel->obj) {
+		REQUIRE(bpf_program__set_flags(prog, bpf_program__flags(prog) |
+						   BPF_F_STRICT_ALIGNMENT) == 0);
+		++n;
+	}
+	CHECK(n >= 1);
+	const int err = tld_verify__load(skel);
+	tld_verify__destroy(skel);
+	CHECK(err == 0);
 }
