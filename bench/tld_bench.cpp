@@ -183,13 +183,23 @@ int floor_pidfd(pid_t tid)
 	return static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
 }
 
+std::size_t floor_page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
+
+// A version 1 map value for floor page `i` (start = 8 in the page).
+void floor_value(unsigned i, __u64 (&value)[2])
+{
+	char *page = g_floor_pages + (i % floor_pages) * floor_page_size();
+	*reinterpret_cast<__u64 *>(page) = 8;
+	value[0] = reinterpret_cast<__u64>(page);
+	value[1] = g_floor_meta;
+}
+
 // gettid, pidfd_open, the map update, close.
 void *thread_floor_register(void *)
 {
 	const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-	char *page = g_floor_pages + (g_floor_next++ % floor_pages) * 4096;
-	*reinterpret_cast<__u64 *>(page) = 8;
-	const __u64 value[2] = {reinterpret_cast<__u64>(page), g_floor_meta};
+	__u64 value[2];
+	floor_value(g_floor_next++, value);
 	int pidfd = floor_pidfd(tid);
 	if (pidfd < 0)
 		return reinterpret_cast<void *>(1);
@@ -803,9 +813,8 @@ void measure_syscalls_here(samples &s)
 {
 	constexpr int n = 2000;
 	const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-	char *page = g_floor_pages;
-	*reinterpret_cast<__u64 *>(page) = 8;
-	const __u64 value[2] = {reinterpret_cast<__u64>(page), g_floor_meta};
+	__u64 value[2];
+	floor_value(0, value);
 	for (int r = 0; r < reps; ++r) {
 		double t0 = now_ns();
 		for (int i = 0; i < n; ++i)
@@ -854,11 +863,11 @@ void measure_threads(samples &s)
 	thread_cost warm;
 	loop_threads(thread_plain, batch, warm);	// warm up the stack cache
 	loop_threads(thread_tld, batch, warm);
-	void *pages = mmap(nullptr, (floor_pages + 1) * 4096, PROT_READ | PROT_WRITE,
+	void *pages = mmap(nullptr, (floor_pages + 1) * floor_page_size(), PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
 		die("mmap: %s", std::strerror(errno));
-	g_floor_pages = static_cast<char *>(pages) + 4096;
+	g_floor_pages = static_cast<char *>(pages) + floor_page_size();
 	g_floor_meta = reinterpret_cast<__u64>(pages);	// an empty metadata page
 	loop_threads(thread_floor_full, batch, warm);
 	for (int r = 0; r < reps; ++r) {

@@ -30,12 +30,9 @@ void *fail(int err) noexcept
 	return nullptr;
 }
 
-// tld_data() when the thread has no block yet or the key is not a key.
+// The rest of data_of(): the thread has no block yet, or the key is not a key.
 void *data_slow(tld_key_t key) noexcept
 {
-	char *page = tld::blocks::t_page;
-	if (page && tld::keys::is_key(key.off))
-		return page + TLD_LAYOUT_DATA_START + key.off;
 	if (key.off < 0)
 		return fail(-key.off);
 	if (!tld::keys::is_key(key.off))
@@ -43,6 +40,15 @@ void *data_slow(tld_key_t key) noexcept
 	if (int err = tld::blocks::take())
 		return fail(-err);
 	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
+}
+
+// What tld_data() returns.
+inline void *data_of(tld_key_t key) noexcept
+{
+	char *page = tld::blocks::t_page;
+	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
+		return page + TLD_LAYOUT_DATA_START + key.off;
+	return data_slow(key);
 }
 
 } // namespace
@@ -61,16 +67,13 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT
 
 TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
-	char *page = tld::blocks::t_page;
-	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
-		return page + TLD_LAYOUT_DATA_START + key.off;
-	return data_slow(key);
+	return data_of(key);
 }
 
 TLD_API void *tld_priv_data(tld_key_t key, tld_priv_cache *cache,
 			    std::uint64_t *key_bits) TLD_NOEXCEPT
 {
-	void *p = data_slow(key);
+	void *p = data_of(key);
 	if (!p || !cache || !key_bits)
 		return p;
 	const unsigned off = static_cast<std::uint16_t>(key.off);
@@ -97,7 +100,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 			     map_fd == tld::maps::g_last_fd.load(std::memory_order_relaxed) &&
 			     tld::keys::is_key(key.off), 1))
 		return page + TLD_LAYOUT_DATA_START + key.off;
-	void *p = data_slow(key);
+	void *p = data_of(key);
 	if (!p)
 		return nullptr;
 	if (map_fd < 0)

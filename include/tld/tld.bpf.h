@@ -133,8 +133,10 @@ static __attribute__((always_inline, unused)) inline int tld_object_init(struct 
 	obj->data_map = bpf_task_storage_get(&tld_data_map, task, 0, 0);
 	if (!obj->data_map)
 		return -TLD_ENODATA;
-	/* Creation can fail when other threads update task storage on this CPU. */
-	/* A loop, not unrolled: every caller inlines this function. */
+	/*
+	 * Creation can fail when other threads update task storage on this
+	 * CPU.  Not unrolled: every caller inlines this function.
+	 */
 #pragma nounroll
 	for (i = 0; i < TLD_KEY_MAP_CREATE_RETRY; i++) {
 		obj->key_map = bpf_task_storage_get(&tld_key_map, task, 0,
@@ -186,9 +188,7 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
 
 /* Bytes of word @k of a slot's name that differ from @n's (masked). */
 #define __tld_word_diff(w, n, k)                                               \
-	(__builtin_constant_p((n)->m[k]) && (n)->m[k] == 0xffffffffu           \
-		 ? ((__u64)__tld_read((w)[k]) ^ (__u64)(n)->w[k])              \
-		 : ((__u64)__tld_read((w)[k]) ^ (__u64)(n)->w[k]) & (n)->m[k])
+	((__u64)((__tld_read((w)[k]) ^ (n)->w[k]) & (n)->m[k]))
 
 /*
  * The first 8 bytes of a slot's name against @n's, masked.  Names are only
@@ -214,10 +214,10 @@ static __attribute__((always_inline)) inline void __tld_name_init(struct __tld_n
  *
  * Inlined into every lookup, so that the name's words and masks become
  * immediates, and a plain bounded loop, so that a slot costs a dozen
- * instructions and no call.  A search after new slots
- * were published compares the old ones again rather than skipping them:
- * their names cannot match (published names never change), and a skip
- * would cost every slot of every search a few instructions.
+ * instructions and no call.  A search after new slots were published
+ * compares the old ones again rather than skipping them: their names cannot
+ * match (published names never change), and a skip would cost every slot of
+ * every search a few instructions.
  */
 static __attribute__((always_inline)) inline int __tld_find(struct tld_map_value *v,
 							    const struct __tld_name *n,
