@@ -17,15 +17,15 @@
 #include <thread>
 #include <vector>
 
-#include "harness.hpp"
+#include "bpftest.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
 #include "tld_verify.skel.h"
 
-using harness::bytes_of;
-using harness::reader;
-using harness::tld_spec;
+using tldtest::bytes_of;
+using tldtest::reader;
+using tldtest::spec;
 using tldtest::on_threads;
 
 namespace {
@@ -39,7 +39,7 @@ TLD_DEFINE_KEY(k_prio, "test.priority", sizeof(std::uint32_t));
 TLD_DEFINE_KEY(k_req, "test.request_id", sizeof(std::uint64_t));
 TLD_DEFINE_KEY(k_blob, "test.a_rather_long_name_for_a_blob_of_bytes", sizeof(blob));
 
-const std::vector<tld_spec> defined_tlds = {
+const std::vector<spec> defined_tlds = {
 	{"test.flag", 1},
 	{"test.priority", sizeof(std::uint32_t)},
 	{"test.request_id", sizeof(std::uint64_t)},
@@ -79,7 +79,7 @@ void write_values(int map_fd, const values &v)
 }
 
 // Compare what a reader saw with what was written; returns a failure text.
-std::string mismatch(const harness::reading &r, const values &v)
+std::string mismatch(const tldtest::reading &r, const values &v)
 {
 	if (r.err)
 		return "reader init failed: " + std::to_string(r.err);
@@ -109,8 +109,8 @@ TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configur
 			write_values(verify.data_map_fd(), v);
 			sync.arrive_and_wait();
 			// Round 0 searches names; round 1 uses the cached offsets.
-			auto flags = round == 0 ? TLD_VERIFY_RESET_CACHE | TLD_VERIFY_TWICE
-						: TLD_VERIFY_TWICE;
+			auto flags = round == 0 ? tldtest::reset_cache | tldtest::twice
+						: tldtest::twice;
 			if (auto m = mismatch(verify.read(defined_tlds, flags), v); !m.empty())
 				return "tld.bpf.h reader, round " + std::to_string(round) + ": " + m;
 			if (auto m = mismatch(v1.read(defined_tlds), v); !m.empty())
@@ -135,7 +135,7 @@ TEST_CASE("a key created after threads hold blocks is read by BPF from every thr
 		failures = on_threads(n, [&](int t) -> std::string {
 			write_values(-1, values(t, 0));
 			// Prime the BPF key cache with "not found" before the key exists.
-			auto before = verify.read({{"late.counter", 8}}, TLD_VERIFY_RESET_CACHE);
+			auto before = verify.read({{"late.counter", 8}}, tldtest::reset_cache);
 			if (before.items[0].found != 0)
 				return "late.counter found before it was created";
 			sync.arrive_and_wait();	// blocks exist
@@ -270,10 +270,10 @@ TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
 	int other_before = -1, other_after = -1;
 	std::thread other([&] {
 		write_values(-1, values(1, 7));
-		other_before = harness::has_element(verify.data_map_fd());
+		other_before = tldtest::has_element(verify.data_map_fd());
 		sync.arrive_and_wait();
 		sync.arrive_and_wait();
-		other_after = harness::has_element(verify.data_map_fd());
+		other_after = tldtest::has_element(verify.data_map_fd());
 	});
 	sync.arrive_and_wait();
 	int first = tld_map_unregister(verify.data_map_fd());
@@ -285,7 +285,7 @@ TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
 	CHECK(other_before == 1);
 	CHECK(other_after == 0);
 	CHECK(verify.read(defined_tlds).err == -61);	// -ENODATA from tld_object_init()
-	CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
 	// Local data keeps working without the map.
 	REQUIRE(tld_data(k_req) != nullptr);
 	CHECK(*static_cast<std::uint64_t *>(tld_data(k_req)) == v.req);
@@ -302,7 +302,7 @@ TEST_CASE("tld_free deletes the element and the next lookup takes a fresh regist
 	write_values(fd, v);
 	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
 	tld_free();
-	CHECK_FALSE(harness::has_element(fd));
+	CHECK_FALSE(tldtest::has_element(fd));
 	CHECK(verify.read(defined_tlds).err == -61);
 	auto *p = static_cast<std::uint64_t *>(tld_get_data(fd, k_req));
 	REQUIRE(p != nullptr);
@@ -324,13 +324,13 @@ TEST_CASE("a thread's element is gone before its page is reused")
 	write_values(-1, values(0, 10));	// libtld's key exists now
 	pthread_key_t late_key;
 	REQUIRE(pthread_key_create(&late_key, [](void *) {
-			gone = harness::has_element(map_fd) ? 0 : 1;
+			gone = tldtest::has_element(map_fd) ? 0 : 1;
 		}) == 0);
 	void *first_page = nullptr;
 	int registered = -1;
 	std::thread t([&] {
 		write_values(-1, values(1, 10));
-		registered = harness::has_element(map_fd);
+		registered = tldtest::has_element(map_fd);
 		first_page = tld_data(k_flag);
 		pthread_setspecific(late_key, &late_key);
 	});
@@ -356,7 +356,7 @@ TEST_CASE("a thread's element is gone before its page is reused")
 TEST_CASE("maps of other layouts and other types are refused before any write")
 {
 	reader verify(reader::verify);
-	harness::odd_maps odd;
+	tldtest::odd_maps odd;
 	write_values(-1, values(0, 11));
 	struct named {
 		const char *what;
@@ -374,28 +374,18 @@ TEST_CASE("maps of other layouts and other types are refused before any write")
 		CHECK(errno == EINVAL);
 	}
 	for (int fd : {odd.variant_c(), odd.no_uptr16(), odd.no_uptr24()})
-		CHECK_FALSE(harness::has_element(fd));
+		CHECK_FALSE(tldtest::has_element(fd));
 	// The thread's data still works, and good maps still register.
 	CHECK(tld_data(k_req) != nullptr);
 	CHECK(tld_map_register(verify.data_map_fd()) == 0);
-	CHECK(harness::has_element(verify.data_map_fd()));
+	CHECK(tldtest::has_element(verify.data_map_fd()));
 }
 
 TEST_CASE("TLD_MAP and tld_map_open register a pinned map")
 {
 	reader verify(reader::verify);
-	struct stat st;
-	if (stat("/sys/fs/bpf", &st) != 0 ||
-	    mount("bpf", "/sys/fs/bpf", "bpf", 0, nullptr) != 0) {
-		// Mounted already (EBUSY) is what we expect; anything else fails below.
-	}
-	std::string pin = "/sys/fs/bpf/tld-test-" + std::to_string(getpid());
-	unlink(pin.c_str());
-	REQUIRE(bpf_obj_pin(verify.data_map_fd(), pin.c_str()) == 0);
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} cleanup{pin};
+	tldtest::pin pinned(verify.data_map_fd(), "env");
+	const std::string &pin = pinned.path;
 
 	// A fresh process that never used libtld: the variable is read at first use.
 	pid_t pid = fork();
@@ -440,24 +430,19 @@ TEST_CASE("a tld map object registers for its lifetime and follows moves")
 	write_values(-1, v);
 	{
 		tld::map m(verify.data_map_fd());
-		CHECK(harness::has_element(verify.data_map_fd()));
+		CHECK(tldtest::has_element(verify.data_map_fd()));
 		CHECK(mismatch(verify.read(defined_tlds), v).empty());
 		tld::map moved(std::move(m));
 		CHECK(m.fd() == -1);
 		CHECK(moved.fd() >= 0);
-		CHECK(harness::has_element(verify.data_map_fd()));
+		CHECK(tldtest::has_element(verify.data_map_fd()));
 	}
-	CHECK_FALSE(harness::has_element(verify.data_map_fd()));
+	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
 	CHECK(verify.read(defined_tlds).err == -61);
 
 	// From a pinned path, with a typed key and a scoped value read by BPF.
-	std::string pin = "/sys/fs/bpf/tld-test-cpp-" + std::to_string(getpid());
-	unlink(pin.c_str());
-	REQUIRE(bpf_obj_pin(verify.data_map_fd(), pin.c_str()) == 0);
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} cleanup{pin};
+	tldtest::pin pinned(verify.data_map_fd(), "cpp");
+	const std::string &pin = pinned.path;
 	auto m = tld::map::open(pin.c_str());
 	auto req = tld::key<std::uint64_t>::adopt("test.request_id");
 	{

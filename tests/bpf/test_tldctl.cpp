@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
+#include "bpftest.hpp"
 
 namespace {
 
@@ -38,17 +38,6 @@ result run(const std::string &args)
 }
 
 // A pinned map that disappears with the test.
-struct pin {
-	std::string path;
-	pin(int fd, const std::string &name)
-		: path("/sys/fs/bpf/tld-test-" + name + "-" + std::to_string(getpid()))
-	{
-		unlink(path.c_str());
-		REQUIRE(bpf_obj_pin(fd, path.c_str()) == 0);
-	}
-	~pin() { unlink(path.c_str()); }
-};
-
 // dump_target running with TLD_MAP set; its threads wait until destruction.
 struct target {
 	pid_t pid = -1;
@@ -136,8 +125,8 @@ TEST_CASE("tldctl verify compares every byte of many threads and keys")
 
 TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 {
-	harness::reader verify(harness::reader::verify);
-	pin p(verify.data_map_fd(), "dump-v1");
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "dump-v1");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
 	INFO(r.out);
@@ -152,8 +141,8 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 
 TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 {
-	harness::reader b(harness::reader::proto_b);
-	pin p(b.data_map_fd(), "dump-b");
+	tldtest::reader b(tldtest::reader::proto_b);
+	tldtest::pin p(b.data_map_fd(), "dump-b");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
 	INFO(r.out);
@@ -164,11 +153,11 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 
 TEST_CASE("tldctl dump explains what is wrong with its arguments")
 {
-	harness::reader verify(harness::reader::verify);
-	harness::odd_maps odd;
-	pin good(verify.data_map_fd(), "dump-good");
-	pin array(odd.array16(), "dump-array");
-	pin c(odd.variant_c(), "dump-c");
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::odd_maps odd;
+	tldtest::pin good(verify.data_map_fd(), "dump-good");
+	tldtest::pin array(odd.array16(), "dump-array");
+	tldtest::pin c(odd.variant_c(), "dump-c");
 	std::string self = std::to_string(getpid());
 	auto r = run("dump --pid 2147483 --map " + good.path);
 	CHECK(r.status == 3);

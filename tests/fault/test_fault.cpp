@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "probe.hpp"
+#include "bpftest.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 
-using probe::bytes_of;
+using tldtest::bytes_of;
 using tldtest::in_thread;
 
 namespace {
@@ -71,10 +71,10 @@ std::uintptr_t page_of(const void *p)
 
 // The common part of the map update and pidfd_open cases: in a thread of its
 // own, the fault makes registration fail; check errno, local use, retries.
-std::string fail_then_retry(const probe::object &obj, tld_key_t k, const char *what, int err)
+std::string fail_then_retry(const tldtest::reader &obj, tld_key_t k, const char *what, int err)
 {
 	const int fd = obj.data_map_fd();
-	const std::vector<probe::spec> spec = {{"fault.value", 8}};
+	const std::vector<tldtest::spec> spec = {{"fault.value", 8}};
 	fault f(what, err);
 	int r = tld_thread_init();
 	if (r != -err)
@@ -84,13 +84,13 @@ std::string fail_then_retry(const probe::object &obj, tld_key_t k, const char *w
 		return "tld_data() failed although the block exists: " + errstr(errno);
 	*p = 0x5eed0000u + static_cast<unsigned>(err);
 	f.off();
-	auto rd = obj.read_self(spec);
+	auto rd = obj.read(spec);
 	if (rd.has_elem)
 		return "the thread has an element although its update failed";
 	r = tld_thread_init();
 	if (r != 0)
 		return "tld_thread_init() retry after the fault = " + errstr(r);
-	rd = obj.read_self(spec);
+	rd = obj.read(spec);
 	if (!rd.has_elem || rd.items[0].found != 1 || rd.items[0].value != bytes_of(*p))
 		return "BPF does not read the value after the retry";
 
@@ -110,7 +110,7 @@ std::string fail_then_retry(const probe::object &obj, tld_key_t k, const char *w
 	q = tld_get_data(fd, k);
 	if (q != l)
 		return "tld_get_data() retry after the fault: " + errstr(errno);
-	rd = obj.read_self(spec);
+	rd = obj.read(spec);
 	if (rd.items[0].found != 1 || rd.items[0].value != bytes_of(*l))
 		return "BPF does not read the value after the tld_get_data() retry";
 	return {};
@@ -120,11 +120,11 @@ std::string fail_then_retry(const probe::object &obj, tld_key_t k, const char *w
 
 TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
 {
-	probe::require_bpf();
-	probe::object obj;
+	tldtest::require_bpf();
+	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
-	const int fds0 = probe::count_fds();
+	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
 	for (int err : {EPERM, ENOMEM, E2BIG, EBUSY}) {
 		INFO("bpf(BPF_MAP_UPDATE_ELEM) fails with " << errstr(err));
@@ -132,29 +132,29 @@ TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned whi
 	}
 	CHECK(obj.threads_with_element(getpid()).empty());
 	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 }
 
 TEST_CASE("pidfd_open failing with ENOSYS or EMFILE is returned while the TLDs work locally and a retry succeeds")
 {
-	probe::require_bpf();
-	probe::object obj;
+	tldtest::require_bpf();
+	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
-	const int fds0 = probe::count_fds();
+	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
 	for (int err : {ENOSYS, EMFILE}) {
 		INFO("pidfd_open() fails with " << errstr(err));
 		CHECK(in_thread([&] { return fail_then_retry(obj, k, "pidfd_open", err); }) == "");
 	}
 	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 }
 
 TEST_CASE("tld_map_register is all or nothing when adding one of the threads fails and leaks nothing")
 {
-	probe::require_bpf();
-	probe::object obj;
+	tldtest::require_bpf();
+	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
 	const int n = 4;
@@ -163,14 +163,14 @@ TEST_CASE("tld_map_register is all or nothing when adding one of the threads fai
 	std::vector<std::thread> ts;
 	for (int i = 0; i < n; ++i)
 		ts.emplace_back([&, i] {
-			tids[i] = probe::gettid_();
+			tids[i] = tldtest::gettid_();
 			if (tld_thread_init() == 0 && tld_data(k))
 				*static_cast<std::uint64_t *>(tld_data(k)) = 100u + i;
 			sync.arrive_and_wait();	// blocks exist
 			sync.arrive_and_wait();	// checked
 		});
 	sync.arrive_and_wait();
-	const int fds0 = probe::count_fds();
+	const int fds0 = tldtest::count_fds();
 	struct step {
 		const char *what;
 		int err;
@@ -183,7 +183,7 @@ TEST_CASE("tld_map_register is all or nothing when adding one of the threads fai
 			CHECK(tld_map_register(obj.data_map_fd()) == -s.err);
 		}
 		CHECK(obj.threads_with_element(getpid()).empty());
-		CHECK(probe::count_fds() == fds0);
+		CHECK(tldtest::count_fds() == fds0);
 		CHECK(tld_map_unregister(obj.data_map_fd()) == -ENOENT);
 	}
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
@@ -194,7 +194,7 @@ TEST_CASE("tld_map_register is all or nothing when adding one of the threads fai
 	CHECK(with == want);
 	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
 	CHECK(obj.threads_with_element(getpid()).empty());
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 	sync.arrive_and_wait();
 	for (auto &t : ts)
 		t.join();
@@ -202,46 +202,36 @@ TEST_CASE("tld_map_register is all or nothing when adding one of the threads fai
 
 TEST_CASE("tld_map_open returns the error of a failing bpf_obj_get and leaks no descriptor")
 {
-	probe::require_bpf();
-	probe::object obj;
-	std::string pin = "/sys/fs/bpf/tld-fault-" + std::to_string(getpid());
-	unlink(pin.c_str());
-	REQUIRE(bpf_obj_pin(obj.data_map_fd(), pin.c_str()) == 0);
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} cleanup{pin};
-	const int fds0 = probe::count_fds();
+	tldtest::require_bpf();
+	tldtest::reader obj;
+	tldtest::pin pinned(obj.data_map_fd(), "fault");
+	const std::string &pin = pinned.path;
+	const int fds0 = tldtest::count_fds();
 	for (int err : {ENOMEM, EMFILE, EPERM}) {
 		fault f("bpf_obj_get", err);
 		CHECK(tld_map_open(pin.c_str()) == -err);
 		CHECK(errno == err);
 	}
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 	{
 		// The map update fails: the map is opened, refused, and closed.
 		fault f("bpf_update", EPERM);
 		REQUIRE(tld_thread_init() == 0);
 		CHECK(tld_map_open(pin.c_str()) == -EPERM);
 	}
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 	int fd = tld_map_open(pin.c_str());
 	REQUIRE(fd >= 0);
 	close(fd);
-	CHECK(probe::count_fds() == fds0 + 1);	// the registration's own descriptor
+	CHECK(tldtest::count_fds() == fds0 + 1);	// the registration's own descriptor
 }
 
 TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init")
 {
-	probe::require_bpf();
-	probe::object obj;
-	std::string pin = "/sys/fs/bpf/tld-fault-env-" + std::to_string(getpid());
-	unlink(pin.c_str());
-	REQUIRE(bpf_obj_pin(obj.data_map_fd(), pin.c_str()) == 0);
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} cleanup{pin};
+	tldtest::require_bpf();
+	tldtest::reader obj;
+	tldtest::pin pinned(obj.data_map_fd(), "fault-env");
+	const std::string &pin = pinned.path;
 	for (const char *what : {"bpf_update", "bpf_obj_get", "pidfd_open"}) {
 		INFO(what << " fails with ENOMEM at the first lookup");
 		// A fresh process: TLD_MAP is read at the first lookup.
@@ -263,7 +253,7 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 			if (tld_thread_init() != 0)
 				rc |= 4;
 			try {
-				auto rd = obj.read_self({{"fault.env", 8}});
+				auto rd = obj.read({{"fault.env", 8}});
 				if (rd.items[0].found != 1 ||
 				    rd.items[0].value != bytes_of(std::uint64_t{0xe4e4}))
 					rc |= 8;
@@ -283,12 +273,12 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 
 TEST_CASE("an element that cannot be deleted never shows BPF another thread's data")
 {
-	probe::require_bpf();
-	probe::object obj;
+	tldtest::require_bpf();
+	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
-	const std::vector<probe::spec> spec = {{"fault.value", 8}};
+	const std::vector<tldtest::spec> spec = {{"fault.value", 8}};
 	struct step {
 		const char *what;
 		int err;
@@ -312,7 +302,7 @@ TEST_CASE("an element that cannot be deleted never shows BPF another thread's da
 			}
 			freed.count_down();
 			wrote.wait();	// another thread took a block and wrote to it
-			auto rd = obj.read_self(spec);
+			auto rd = obj.read(spec);
 			looked.count_down();
 			if (rd.err == 0 && rd.items[0].found == 1 &&
 			    rd.items[0].value == bytes_of(std::uint64_t{0xbbbb}))
@@ -413,7 +403,7 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	tld_key_t k = tld_create_key("fault.pool", 8);
 	REQUIRE(!tld_key_is_err(k));
 	const int chunk = 64;	// pages per pool mmap (blocks.cpp)
-	const int fds0 = probe::count_fds();
+	const int fds0 = tldtest::count_fds();
 	// Hold every page of the first chunk.
 	std::vector<std::uintptr_t> pages(chunk);
 	std::vector<std::atomic<int>> release(chunk);
@@ -471,5 +461,5 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	for (int i = 0; i < chunk; ++i)
 		if (i != 7)
 			holders[i].join();
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 }

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "probe.hpp"
+#include "bpftest.hpp"
 
 extern "C" {
 #include "tld/tld_layout.h"
@@ -72,7 +72,7 @@ struct writer {
 			__u64 data, meta;
 		} v = {with_data ? reinterpret_cast<__u64>(data) : 0,
 		       with_meta ? reinterpret_cast<__u64>(meta) : 0};
-		int pidfd = probe::thread_pidfd(probe::gettid_());
+		int pidfd = tldtest::thread_pidfd(tldtest::gettid_());
 		if (pidfd < 0)
 			throw std::runtime_error("pidfd_open");
 		int err = bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY);
@@ -117,19 +117,19 @@ std::optional<std::size_t> expected(const writer &w, const std::string &name, st
 }
 
 struct readers {
-	probe::object plain{false};
-	probe::object check_size{true};
+	tldtest::reader plain{tldtest::reader::probe};
+	tldtest::reader check_size{tldtest::reader::probe_exact};
 };
 
 // Read `queries` through both readers and compare with the bounded reader.
 std::vector<std::string> check(const readers &r, const writer &w,
-			       const std::vector<probe::spec> &queries, const std::string &what)
+			       const std::vector<tldtest::spec> &queries, const std::string &what)
 {
 	std::vector<std::string> out;
-	for (const probe::object *o : {&r.plain, &r.check_size}) {
+	for (const tldtest::reader *o : {&r.plain, &r.check_size}) {
 		const bool cs = o == &r.check_size;
 		w.publish(o->data_map_fd());
-		auto rd = o->read_self(queries);
+		auto rd = o->read(queries);
 		if (rd.err) {
 			out.push_back(what + ": tld_object_init() = " + std::to_string(rd.err));
 			continue;
@@ -184,7 +184,7 @@ TEST_CASE("a well-formed page written without libtld is read in full")
 {
 	readers r;
 	writer w;
-	std::vector<probe::spec> q;
+	std::vector<tldtest::spec> q;
 	for (int i = 0; i < TLD_LAYOUT_SLOTS; ++i) {
 		w.slot(i, sname(i), static_cast<std::uint16_t>(1 + i % 60));
 		q.push_back({sname(i), static_cast<std::size_t>(1 + i % 60)});
@@ -201,7 +201,7 @@ TEST_CASE("a count above 63 is bounded to the 63 slots and only its low byte cou
 {
 	readers r;
 	writer w;
-	std::vector<probe::spec> q;
+	std::vector<tldtest::spec> q;
 	for (int i = 0; i < TLD_LAYOUT_SLOTS; ++i) {
 		w.slot(i, sname(i), 8);
 		q.push_back({sname(i), 8});
@@ -229,7 +229,7 @@ TEST_CASE("sizes of 0 and 65535 and larger than the page stop the walk or the TL
 {
 	readers r;
 	writer w;
-	const std::vector<probe::spec> q = {{"a", 8}, {"b", 8}, {"c", 8}, {"b", 64}};
+	const std::vector<tldtest::spec> q = {{"a", 8}, {"b", 8}, {"c", 8}, {"b", 64}};
 	for (std::uint16_t bad : {std::uint16_t{0}, std::uint16_t{1}, std::uint16_t{4080},
 				  std::uint16_t{4089}, std::uint16_t{4096}, std::uint16_t{65535}}) {
 		w.reset(8);
@@ -241,7 +241,7 @@ TEST_CASE("sizes of 0 and 65535 and larger than the page stop the walk or the TL
 	}
 	// 63 slots of 4000 bytes: only the first fits.
 	w.reset(8);
-	std::vector<probe::spec> big;
+	std::vector<tldtest::spec> big;
 	for (int i = 0; i < TLD_LAYOUT_SLOTS; ++i) {
 		w.slot(i, sname(i), 4000);
 		big.push_back({sname(i), 8});
@@ -266,7 +266,7 @@ TEST_CASE("names without NUL and names that share a prefix never match another s
 	w.slot(7, "x", 16);
 	w.slot(8, "dup", 8);
 	w.meta->cnt = 9;
-	const std::vector<probe::spec> q = {
+	const std::vector<tldtest::spec> q = {
 		{n62, 8}, {n61, 8}, {"nnnn", 8}, {n62 + "more", 8},
 		{"abc", 8}, {"abc\0garbage", 8}, {"ab", 8}, {"abcd", 8},
 		{"prefix12_A", 8}, {"prefix12_B", 4}, {"prefix12_C", 8}, {"prefix12", 8},
@@ -280,7 +280,7 @@ TEST_CASE("a start outside the page or below the header finds nothing")
 {
 	readers r;
 	writer w;
-	const std::vector<probe::spec> q = {{"a", 8}, {"b", 8}};
+	const std::vector<tldtest::spec> q = {{"a", 8}, {"b", 8}};
 	for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{7}, std::uint64_t{4088},
 				    std::uint64_t{4090}, std::uint64_t{4095}, std::uint64_t{4096},
 				    std::uint64_t{65536}, std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
@@ -300,9 +300,9 @@ TEST_CASE("an element without metadata or data page finds nothing")
 	w.meta->cnt = 1;
 	for (auto [with_meta, with_data] : {std::pair{false, true}, std::pair{true, false},
 					    std::pair{false, false}}) {
-		for (const probe::object *o : {&r.plain, &r.check_size}) {
+		for (const tldtest::reader *o : {&r.plain, &r.check_size}) {
 			w.publish(o->data_map_fd(), with_meta, with_data);
-			auto rd = o->read_self({{"a", 8}});
+			auto rd = o->read({{"a", 8}});
 			INFO("meta " << with_meta << " data " << with_data);
 			CHECK(rd.has_elem);
 			CHECK(rd.items[0].found == 0);
@@ -342,7 +342,7 @@ TEST_CASE("random corrupt metadata pages are read as a bounded reader of the pro
 			w.slot(i, name, size);
 		}
 		w.meta->cnt = static_cast<__u16>(rng() % 4 ? slots : rng());
-		std::vector<probe::spec> q;
+		std::vector<tldtest::spec> q;
 		for (int i = 0; i < 20; ++i)
 			q.push_back({rand_name(4), static_cast<std::size_t>(1 + rng() % 64)});
 		for (auto &p : check(r, w, q, "round " + std::to_string(round)))

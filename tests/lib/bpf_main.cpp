@@ -1,11 +1,11 @@
-// main() of the robustness suites whose every case needs BPF: like
-// tests/bpf/main.cpp, skip (77) when the kernel or the privileges are
-// missing, fail when CI is set.  Listing the test cases needs neither.
+// main() of every suite whose test cases need BPF: skip (77) when the kernel
+// or the privileges are missing, fail when CI is set (tests/lib/bpftest.hpp).
+// Listing the test cases needs neither.
 #include <catch2/catch_session.hpp>
 
 #include <cstring>
 
-#include "probe.hpp"
+#include "bpftest.hpp"
 
 int main(int argc, char **argv)
 {
@@ -14,6 +14,6 @@ int main(int argc, char **argv)
 		if (std::strncmp(argv[i], "--list", 6) == 0)
 			listing = true;
 	if (!listing)
-		probe::require_bpf();
+		tldtest::require_bpf();
 	return Catch::Session().run(argc, argv);
 }

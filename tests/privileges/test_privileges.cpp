@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "probe.hpp"
+#include "bpftest.hpp"
 #include "tld/tld.h"
 
 extern "C" {
@@ -64,23 +64,6 @@ int drop_privileges()
 	return 0;
 }
 
-// A pin of the probe's map that goes away with the test.
-struct pin {
-	std::string path;
-	explicit pin(int fd) : path("/sys/fs/bpf/tld-priv-" + std::to_string(getpid()))
-	{
-		unlink(path.c_str());
-		if (bpf_obj_pin(fd, path.c_str()))
-			throw std::runtime_error("pinning " + path + ": " + std::strerror(errno));
-	}
-	~pin() { unlink(path.c_str()); }
-	void set(mode_t mode, uid_t uid, gid_t gid) const
-	{
-		if (chown(path.c_str(), uid, gid) || chmod(path.c_str(), mode))
-			throw std::runtime_error("chmod/chown " + path);
-	}
-};
-
 // Run `child()` in a forked child that dropped its privileges first; the
 // child's return value is its exit status (100 + step if dropping failed).
 template <typename F> int as_nobody(F child)
@@ -114,8 +97,8 @@ std::uint64_t value_for(pid_t tid) { return 0x7a000000ull + static_cast<unsigned
 
 TEST_CASE("an unprivileged process gets a clear error from a pin closed to it and its TLDs keep working")
 {
-	probe::object obj;
-	pin p(obj.data_map_fd());
+	tldtest::reader obj;
+	tldtest::pin p(obj.data_map_fd(), "priv");
 	p.set(0600, 0, 0);
 	int rc = as_nobody([&] {
 		int bits = 0;
@@ -160,9 +143,9 @@ TEST_CASE("an unprivileged process gets a clear error from a pin closed to it an
 
 TEST_CASE("an unprivileged process registers through a pin open to it and BPF in the privileged parent reads its TLDs")
 {
-	probe::object obj;
-	pin p(obj.data_map_fd());
-	const std::vector<probe::spec> specs = {{"priv.value", 8}, {"priv.name", 16}};
+	tldtest::reader obj;
+	tldtest::pin p(obj.data_map_fd(), "priv");
+	const std::vector<tldtest::spec> specs = {{"priv.value", 8}, {"priv.name", 16}};
 	struct access {
 		const char *what;
 		mode_t mode;
@@ -194,7 +177,7 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 			close(fd);
 			// Two threads: the main one and one started after registration.
 			auto publish = [&]() -> pid_t {
-				pid_t tid = probe::gettid_();
+				pid_t tid = tldtest::gettid_();
 				auto *v = static_cast<std::uint64_t *>(tld_data(kv));
 				auto *n = static_cast<char *>(tld_data(kn));
 				if (!v || !n || tld_thread_init() != 0)
@@ -219,7 +202,7 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 		close(down[0]);
 		pid_t tids[2] = {0, 0};
 		bool got = read(up[0], tids, sizeof(tids)) == sizeof(tids);
-		std::vector<probe::reading> seen;
+		std::vector<tldtest::reading> seen;
 		std::string err;
 		if (got) {
 			try {
@@ -240,7 +223,7 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 		REQUIRE(err.empty());
 		for (pid_t tid : tids) {
 			INFO("thread " << tid);
-			const probe::reading *r = nullptr;
+			const tldtest::reading *r = nullptr;
 			for (const auto &s : seen)
 				if (s.tid == tid)
 					r = &s;
@@ -248,7 +231,7 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 			CHECK(r->has_elem);
 			REQUIRE(r->err == 0);
 			CHECK(r->items[0].found == 1);
-			CHECK(r->items[0].value == probe::bytes_of(value_for(tid)));
+			CHECK(r->items[0].value == tldtest::bytes_of(value_for(tid)));
 			CHECK(r->items[1].found == 1);
 			char name[16] = {};
 			std::snprintf(name, 16, "nobody-%d", tid % 100000);
@@ -259,10 +242,10 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 
 TEST_CASE("whoever can write to the map sets the TLDs of any task and the pin mode decides who can")
 {
-	probe::object obj;
-	pin p(obj.data_map_fd());
+	tldtest::reader obj;
+	tldtest::pin p(obj.data_map_fd(), "priv");
 	const pid_t root_task = getpid();	// this thread: the thread group leader
-	REQUIRE(probe::gettid_() == root_task);
+	REQUIRE(tldtest::gettid_() == root_task);
 	// The unprivileged child publishes pages of its own as this root
 	// process's TLDs: a pidfd of the target is all the kernel asks for.
 	auto forge = [&] {
@@ -297,18 +280,18 @@ TEST_CASE("whoever can write to the map sets the TLDs of any task and the pin mo
 	// Closed to the user: the child cannot even open the pin.
 	p.set(0600, 0, 0);
 	CHECK(as_nobody(forge) == 1);
-	CHECK_FALSE(obj.read_self({{"victim.flag", 8}}).has_elem);
+	CHECK_FALSE(obj.read({{"victim.flag", 8}}).has_elem);
 	// Open to the user: it can set this root process's TLDs.
 	p.set(0666, 0, 0);
 	int rc = as_nobody(forge);
 	INFO("child status (1 open, 2 mmap, 3 pidfd_open, 4 update): " << rc);
 	REQUIRE(rc == 0);
-	auto rd = obj.read_self({{"victim.flag", 8}});
+	auto rd = obj.read({{"victim.flag", 8}});
 	CHECK(rd.has_elem);
 	CHECK(rd.items[0].found == 1);
-	CHECK(rd.items[0].value == probe::bytes_of(std::uint64_t{0x4141414141414141ull}));
+	CHECK(rd.items[0].value == tldtest::bytes_of(std::uint64_t{0x4141414141414141ull}));
 	// Clean up this task's forged element.
-	int pidfd = probe::thread_pidfd(root_task);
+	int pidfd = tldtest::thread_pidfd(root_task);
 	REQUIRE(pidfd >= 0);
 	CHECK(bpf_map_delete_elem(obj.data_map_fd(), &pidfd) == 0);
 	close(pidfd);

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "probe.hpp"
+#include "bpftest.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 
@@ -47,13 +47,13 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 {
 	const int total = env_int("STRESS_THREADS", 20000);
 	const int batch = env_int("STRESS_BATCH", 100);
-	probe::object a(false), b(true);
+	tldtest::reader a(tldtest::reader::probe), b(tldtest::reader::probe_exact);
 	tld_key_t k = tld_create_key("stress.value", 8);
 	REQUIRE(!tld_key_is_err(k));
 	REQUIRE(tld_map_register(a.data_map_fd()) == 0);
 	REQUIRE(tld_map_register(b.data_map_fd()) == 0);
-	const std::vector<probe::spec> spec = {{"stress.value", 8}};
-	const int fds0 = probe::count_fds();
+	const std::vector<tldtest::spec> spec = {{"stress.value", 8}};
+	const int fds0 = tldtest::count_fds();
 	long rss_first_batch = 0;
 
 	std::vector<std::uintptr_t> pages(static_cast<std::size_t>(total));
@@ -70,7 +70,7 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 				const int idx = base + i;
 				std::string &f = failures[static_cast<std::size_t>(i)];
 				f.clear();
-				tids[static_cast<std::size_t>(i)] = probe::gettid_();
+				tids[static_cast<std::size_t>(i)] = tldtest::gettid_();
 				try {
 					if (int r = tld_thread_init())
 						f = "tld_thread_init() = " + std::to_string(r);
@@ -81,10 +81,10 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 						*p = 0x57000000u + static_cast<unsigned>(idx);
 						pages[static_cast<std::size_t>(idx)] = page_of(p);
 						if (f.empty() && idx % 16 == 0) {
-							for (const probe::object *o : {&a, &b}) {
-								auto rd = o->read_self(spec, 0);
+							for (const tldtest::reader *o : {&a, &b}) {
+								auto rd = o->read(spec, 0);
 								if (rd.items[0].found != 1 ||
-								    rd.items[0].value != probe::bytes_of(*p))
+								    rd.items[0].value != tldtest::bytes_of(*p))
 									f = "BPF does not read the value";
 							}
 						}
@@ -100,7 +100,7 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 			// Exactly the live threads have elements, in both maps.
 			std::vector<pid_t> want(tids.begin(), tids.begin() + n);
 			std::sort(want.begin(), want.end());
-			for (const probe::object *o : {&a, &b}) {
+			for (const tldtest::reader *o : {&a, &b}) {
 				auto with = o->threads_with_element(getpid());
 				std::sort(with.begin(), with.end());
 				if (with != want && first_failure.empty())
@@ -117,7 +117,7 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 				first_failure = "thread " + std::to_string(base + i) + ": " +
 						failures[static_cast<std::size_t>(i)];
 		if (batches == 0)
-			rss_first_batch = probe::rss_kib();
+			rss_first_batch = tldtest::rss_kib();
 	}
 	INFO(first_failure);
 	REQUIRE(first_failure.empty());
@@ -125,13 +125,13 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 	// No thread is left in either map; every descriptor was closed.
 	CHECK(a.threads_with_element(getpid()).empty());
 	CHECK(b.threads_with_element(getpid()).empty());
-	CHECK(probe::count_fds() == fds0);
+	CHECK(tldtest::count_fds() == fds0);
 	// Pages went back to the pool: the threads shared about one batch of them.
 	std::set<std::uintptr_t> distinct(pages.begin(), pages.end());
 	INFO(distinct.size() << " distinct pages for " << total << " threads in batches of "
 			      << batch);
 	CHECK(distinct.size() <= static_cast<std::size_t>(batch) + 64);
-	const long growth = probe::rss_kib() - rss_first_batch;
+	const long growth = tldtest::rss_kib() - rss_first_batch;
 	INFO("RSS grew by " << growth << " KiB after the first batch");
 	CHECK(growth < 32 * 1024);
 	REQUIRE(tld_map_unregister(a.data_map_fd()) == 0);
@@ -140,14 +140,14 @@ TEST_CASE("20000 threads that take a block and write and exit leave no element a
 
 namespace {
 
-std::size_t key_size(int i) { return 1 + static_cast<std::size_t>(i * 13) % PROBE_VALUE_MAX; }
+std::size_t key_size(int i) { return 1 + static_cast<std::size_t>(i * 13) % tldtest::value_max; }
 std::string key_name(int i) { return "stress.key." + std::to_string(i); }
 std::uint8_t pattern(pid_t tid, int key, std::size_t byte)
 {
 	return static_cast<std::uint8_t>(tid * 31 + key * 7 + static_cast<int>(byte) + 1);
 }
 
-std::string compare(const probe::reading &r, pid_t tid)
+std::string compare(const tldtest::reading &r, pid_t tid)
 {
 	if (r.err)
 		return "tld_object_init() = " + std::to_string(r.err);
@@ -167,9 +167,9 @@ std::string compare(const probe::reading &r, pid_t tid)
 TEST_CASE("1000 threads alive at once with 63 keys are all read correctly by BPF")
 {
 	const int n = env_int("STRESS_ALIVE", 1000);
-	probe::object obj;
+	tldtest::reader obj;
 	std::vector<tld_key_t> keys;
-	std::vector<probe::spec> specs;
+	std::vector<tldtest::spec> specs;
 	for (int i = 0; i < TLD_KEYS_MAX; ++i) {
 		keys.push_back(tld_create_key(key_name(i).c_str(), key_size(i)));
 		REQUIRE(!tld_key_is_err(keys.back()));
@@ -182,7 +182,7 @@ TEST_CASE("1000 threads alive at once with 63 keys are all read correctly by BPF
 	for (int t = 0; t < n; ++t)
 		ts.emplace_back([&, t] {
 			std::string &f = failures[static_cast<std::size_t>(t)];
-			const pid_t tid = probe::gettid_();
+			const pid_t tid = tldtest::gettid_();
 			try {
 				if (int r = tld_thread_init())
 					f = "tld_thread_init() = " + std::to_string(r);
@@ -201,7 +201,7 @@ TEST_CASE("1000 threads alive at once with 63 keys are all read correctly by BPF
 			sync.arrive_and_wait();	// every thread wrote
 			try {
 				if (f.empty())
-					f = compare(obj.read_self(specs), tid);
+					f = compare(obj.read(specs), tid);
 			} catch (const std::exception &e) {
 				f = e.what();
 			}

@@ -1,0 +1,150 @@
+// The BPF test harness of every suite: BPF readers of task local data loaded
+// on the running kernel, the maps libtld must refuse, and the rule for a
+// machine where BPF cannot be used.
+//
+// Readers:
+//   verify       bpf/tld_verify.bpf.c, the verification program libtld
+//                ships (<tld/tld.bpf.h>, built with TLD_STRICT_ALIGNMENT)
+//   probe        tests/lib/probe.bpf.c: <tld/tld.bpf.h> as a consumer uses
+//                it, with a task iterator that reads any thread of any
+//                process; probe_exact is the same built with TLD_CHECK_SIZE
+//   proto_v1     tests/lib/proto_reader.bpf.c: a reader written from the
+//   proto_b      protocol alone, sharing no code with <tld/tld.bpf.h>, of a
+//                version 1 map and of a variant B map
+#pragma once
+
+#include <linux/types.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+
+namespace tldtest {
+
+// A TLD to read: its name and the bytes to read (at most value_max).
+struct spec {
+	std::string name;
+	std::size_t size;
+};
+
+struct item {
+	int found = 0;			// 1 found, 0 not found, -1 two lookups disagreed
+	std::uint32_t page_off = 0;	// page offset BPF found it at
+	std::vector<std::uint8_t> value;
+};
+
+struct reading {
+	int err = 0;			// tld_object_init() (or the reader's equivalent)
+	pid_t tid = 0;			// the thread read (probe readers)
+	pid_t tgid = 0;
+	bool has_elem = false;		// it has an element in the data map (probe readers)
+	std::vector<item> items;
+};
+
+// Flags of a read.
+inline constexpr std::uint32_t reset_cache = 1;	// delete the task's key cache first
+inline constexpr std::uint32_t twice = 2;	// look up twice; the second must agree
+inline constexpr std::size_t items_max = 63;	// TLDs per read
+inline constexpr std::size_t value_max = 64;	// bytes copied per TLD
+
+class reader {
+public:
+	enum kind { verify, probe, probe_exact, proto_v1, proto_b };
+
+	// Throws std::runtime_error when the object cannot be loaded.
+	explicit reader(kind k = probe);
+	~reader();
+	reader(const reader &) = delete;
+	reader &operator=(const reader &) = delete;
+
+	// The task storage map the reader reads TLDs from.
+	int data_map_fd() const { return data_map_fd_; }
+
+	// The calling thread's TLDs, read by a syscall program.
+	reading read(const std::vector<spec> &tlds, std::uint32_t flags = reset_cache | twice) const;
+
+	// Every thread of process `pid`, read by the task iterator (probe
+	// readers only); with no `tlds`, only which threads have an element.
+	std::vector<reading> read_process(pid_t pid, const std::vector<spec> &tlds = {},
+					  std::uint32_t flags = reset_cache | twice) const;
+
+	// Threads of `pid` that have an element in the data map (probe readers).
+	std::vector<pid_t> threads_with_element(pid_t pid) const;
+
+private:
+	kind kind_;
+	void *skel_ = nullptr;
+	bpf_object *obj_ = nullptr;
+	void *iter_prog_ = nullptr;
+	int data_map_fd_ = -1;
+	int req_map_fd_ = -1;
+	int cfg_map_fd_ = -1;
+	int read_prog_fd_ = -1;
+};
+
+// The maps of tests/lib/odd_maps.bpf.c: layouts libtld must refuse.
+class odd_maps {
+public:
+	odd_maps();
+	~odd_maps();
+	odd_maps(const odd_maps &) = delete;
+	odd_maps &operator=(const odd_maps &) = delete;
+	int variant_c() const;
+	int no_uptr16() const;
+	int no_uptr24() const;
+	int array16() const;
+	int hash16() const;
+	int prog() const;
+	int btf() const;	// the object's BTF
+
+private:
+	void *skel_;
+};
+
+// A pin of a BPF object at /sys/fs/bpf/tld-test-NAME-PID (bpffs is mounted
+// first if needed), removed with the object.  Throws when pinning fails.
+struct pin {
+	std::string path;
+	pin(int fd, const std::string &name);
+	~pin();
+	pin(const pin &) = delete;
+	pin &operator=(const pin &) = delete;
+	// chown and chmod the pin; throws on failure.
+	void set(mode_t mode, uid_t uid, gid_t gid) const;
+};
+
+// The bytes of a value, or of memory, as a vector, for comparisons.
+template <typename T> std::vector<std::uint8_t> bytes_of(const T &v)
+{
+	auto p = reinterpret_cast<const std::uint8_t *>(&v);
+	return {p, p + sizeof(T)};
+}
+std::vector<std::uint8_t> bytes_at(const void *p, std::size_t n);
+
+// Thread id of the caller.
+pid_t gettid_();
+
+// pidfd (PIDFD_THREAD) of thread `tid`, or -errno.
+int thread_pidfd(pid_t tid);
+
+// True when thread `tid` (by default the caller) has an element in the task
+// storage map `map_fd`.  Throws when the thread cannot be looked up.
+bool has_element(int map_fd, pid_t tid = 0);
+
+// Number of open file descriptors of this process.
+int count_fds();
+
+// Resident set size of this process in KiB.
+long rss_kib();
+
+// When BPF cannot be used here: exit 77 (skip), or 1 when CI is set in the
+// environment (a skip there would hide that nothing was tested).  Prints why.
+[[noreturn]] void cannot_run(const std::string &why);
+
+// Load a reader once to see whether BPF works here; cannot_run() if not.
+void require_bpf();
+
+} // namespace tldtest
