@@ -32,6 +32,7 @@
 #include <tld/tld.h>
 
 #include "tld_bench.h"
+#include "bench_sites.skel.h"
 #include "tld_bench.skel.h"
 
 #ifndef PIDFD_THREAD
@@ -471,6 +472,41 @@ int child_bpf(bool same_prefix)
 	return 0;
 }
 
+// Instructions the verifier processed for each program of bench_sites
+// (1, 4, 16 and 64 lookup sites; tld.bpf.h and the reference), each loaded
+// alone.  Deterministic for one kernel and object: one sample each.
+void measure_verifier(samples &s)
+{
+	std::size_t size = 0;
+	const void *elf = bench_sites__elf_bytes(&size);
+	std::vector<std::string> names;
+	if (bpf_object *o = bpf_object__open_mem(elf, size, nullptr)) {
+		bpf_program *p;
+		bpf_object__for_each_program(p, o)
+		names.push_back(bpf_program__name(p));
+		bpf_object__close(o);
+	}
+	for (const auto &name : names) {
+		if (name == "tld_exec")
+			continue;
+		bpf_object *o = bpf_object__open_mem(elf, size, nullptr);
+		if (!o)
+			die("opening bench_sites: %s", std::strerror(errno));
+		bpf_program *p;
+		bpf_object__for_each_program(p, o)
+		bpf_program__set_autoload(p, name == bpf_program__name(p));
+		if (bpf_object__load(o))
+			die("loading %s: %s", name.c_str(), std::strerror(errno));
+		bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		p = bpf_object__find_program_by_name(o, name.c_str());
+		if (bpf_prog_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			die("prog info %s: %s", name.c_str(), std::strerror(errno));
+		s["verifier_" + name].push_back(info.verified_insns);
+		bpf_object__close(o);
+	}
+}
+
 int run_child(int argc, char **argv)
 {
 	const std::string kind = argc > 2 ? argv[2] : "";
@@ -598,6 +634,14 @@ const figure figures[] = {
 	{"bpf_uncached_first_sameprefix_ns", "ns", "1st TLD, names share 14 bytes (`app.component.xx`)"},
 	{"bpf_uncached_last_sameprefix_ns", "ns", "63rd TLD, names share 14 bytes"},
 	{"bpf_uncached_last_sameprefix_helper_ns", "ns", "the same, a `bpf_strncmp` per slot"},
+	{"verifier_sites_1", "insns", "instructions the verifier processed: a tp_btf program, 1 lookup"},
+	{"verifier_sites_4", "insns", "the same, 4 lookups of 17-byte names in a row"},
+	{"verifier_sites_16", "insns", "the same, 16 lookups"},
+	{"verifier_sites_64", "insns", "the same, 64 lookups"},
+	{"verifier_ref_sites_1", "insns", "1 lookup, the reference (upstream's way)"},
+	{"verifier_ref_sites_4", "insns", "4 lookups, the reference"},
+	{"verifier_ref_sites_16", "insns", "16 lookups, the reference"},
+	{"verifier_ref_sites_64", "insns", "64 lookups, the reference"},
 };
 
 struct goal {
@@ -622,6 +666,8 @@ const goal goals[] = {
 	{"bpf_cached_ns no worse than bpf_cached_upstream_ns", "bpf_cached_ns",
 	 "bpf_cached_upstream_ns", 1.0, true},
 	{"rss_per_thread_bytes at most 4096+512", "rss_per_thread_bytes", nullptr, 4608.0, true},
+	{"verifier_sites_16 at most 60000", "verifier_sites_16", nullptr, 60000.0, true},
+	{"verifier_sites_64 at most 120000", "verifier_sites_64", nullptr, 120000.0, true},
 };
 
 std::string fmt(double v)
@@ -725,8 +771,13 @@ int print_results(const samples &s, const std::vector<std::string> &info, const 
 				}
 			}
 			bool met = g.at_most ? paired <= g.target : paired >= g.target;
+			std::string unit = "x";
+			if (!g.den)
+				for (const auto &f : figures)
+					if (!std::strcmp(f.key, g.num))
+						unit = std::string(" ") + f.unit;
 			std::snprintf(line, sizeof(line), "| %s | %s%s | %s | %s%s | %s |\n", g.text,
-				      fmt(r).c_str(), g.den ? "x" : " B", paired_text.c_str(),
+				      fmt(r).c_str(), unit.c_str(), paired_text.c_str(),
 				      g.at_most ? "<= " : ">= ", fmt(g.target).c_str(),
 				      met ? "yes" : "**no**");
 		}
@@ -909,14 +960,14 @@ int main(int argc, char **argv)
 	if (argc > 1 && !std::strcmp(argv[1], "--child"))
 		return run_child(argc, argv);
 	const char *json = nullptr;
-	std::string only = "keys,bpf,rss,stores,threads";
+	std::string only = "keys,bpf,verifier,rss,stores,threads";
 	for (int i = 1; i < argc; ++i) {
 		if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
 			json = argv[++i];
 		else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
 		else
-			die("usage: tld-bench [--json PATH] [--only keys,bpf,rss,stores,threads]");
+			die("usage: tld-bench [--json PATH] [--only keys,bpf,verifier,rss,stores,threads]");
 	}
 	auto want = [&](const char *section) {
 		std::size_t len = std::strlen(section);
@@ -944,6 +995,8 @@ int main(int argc, char **argv)
 			spawn({"bpf", "distinct"}, s, r ? nullptr : &info);
 			spawn({"bpf", "sameprefix"}, s, r ? nullptr : &info);
 		}
+	if (want("verifier"))
+		measure_verifier(s);
 	if (want("rss"))
 		for (int r = 0; r < child_reps; ++r) {
 			samples a, b;
@@ -957,7 +1010,7 @@ int main(int argc, char **argv)
 		measure_stores(s);
 	if (want("threads"))
 		measure_threads(s);
-	const bool partial = !(want("keys") && want("bpf") && want("rss") && want("stores") &&
-			       want("threads"));
+	const bool partial = !(want("keys") && want("bpf") && want("verifier") && want("rss") &&
+			       want("stores") && want("threads"));
 	return print_results(s, info, json, partial, load_before);
 }

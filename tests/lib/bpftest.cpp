@@ -174,6 +174,7 @@ reader::reader(kind k) : kind_(k)
 
 reader::~reader()
 {
+	bpf_link__destroy(static_cast<bpf_link *>(exec_link_));
 	switch (kind_) {
 	case verify: tld_verify__destroy(static_cast<tld_verify *>(skel_)); break;
 	case probe: tldprobe__destroy(static_cast<tldprobe *>(skel_)); break;
@@ -258,6 +259,19 @@ std::vector<pid_t> reader::threads_with_element(pid_t pid) const
 		if (r.has_elem)
 			out.push_back(r.tid);
 	return out;
+}
+
+void reader::attach_exec()
+{
+	bpf_program *prog = bpf_object__find_program_by_name(obj_, "tld_exec");
+	if (!prog)
+		throw std::logic_error("this reader has no program tld_exec");
+	if (exec_link_)
+		return;
+	bpf_link *link = bpf_program__attach(prog);
+	if (!link)
+		throw std::runtime_error(std::string("attaching tld_exec: ") + std::strerror(errno));
+	exec_link_ = link;
 }
 
 odd_maps::odd_maps()

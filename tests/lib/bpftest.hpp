@@ -74,11 +74,17 @@ public:
 	// Threads of `pid` that have an element in the data map (probe readers).
 	std::vector<pid_t> threads_with_element(pid_t pid) const;
 
+	// Attach the program tld_exec of <tld/tld.bpf.h> (verify and probe
+	// readers), as a consumer's skeleton does: a task that execs loses its
+	// elements.  Throws on failure.
+	void attach_exec();
+
 private:
 	kind kind_;
 	void *skel_ = nullptr;
 	bpf_object *obj_ = nullptr;
 	void *iter_prog_ = nullptr;
+	void *exec_link_ = nullptr;
 	int data_map_fd_ = -1;
 	int req_map_fd_ = -1;
 	int cfg_map_fd_ = -1;
