@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 //
-// What Map refuses without a BPF map at hand.
+// What Map refuses (real maps, and maps of other kinds: tests/bpf.rs).
 mod common;
 
 use common::*;
