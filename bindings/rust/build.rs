@@ -50,7 +50,11 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
 
-    let found = pkg_config(&[&format!("--atleast-version={MIN_VERSION}"), "tld"])
+    let found = pkg_config(&["--modversion", "tld"])
+        .and_then(|version| {
+            pkg_config(&[&format!("--atleast-version={MIN_VERSION}"), "tld"])
+                .map_err(|_| format!("it found libtld {}", version.trim()))
+        })
         .and_then(|_| pkg_config(&["--libs-only-L", "tld"]));
     let libs = match found {
         Ok(libs) => libs,
