@@ -4,7 +4,8 @@
 #
 # On bookworm, Catch2 3, meson >= 1.0, libbpf >= 1.4 and bpftool 7 come from
 # bookworm-backports, which is added next to the existing Debian sources.
-# clang-19 (BTF type tags for UPTR fields) is in bookworm itself.
+# clang-19 (BTF type tags for UPTR fields) and a current Rust toolchain
+# (rustc-web, cargo-web) are in bookworm itself.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,11 +36,18 @@ EOT
 	backports="-t bookworm-backports"
 fi
 
+# Rust (bindings/rust): bookworm's own rustc and cargo (1.63) are too old
+# for the crate; its -web packages carry a current toolchain, installed as
+# /usr/bin/cargo and /usr/bin/rustc.  Later releases ship one as rustc and
+# cargo.
+rust="rustc cargo"
+[ "${VERSION_CODENAME:-}" != bookworm ] || rust="rustc-web cargo-web"
+
 need=""
 for p in build-essential pkg-config ninja-build python3 clang-19 llvm-19 \
 	libelf-dev zlib1g-dev binutils man-db groff-base \
 	dpkg-dev debhelper lintian abigail-tools \
-	valgrind libclang-rt-19-dev; do
+	valgrind libclang-rt-19-dev $rust; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
 done
 # On bookworm these must come from backports: the bookworm versions are too

@@ -9,7 +9,9 @@
   with the release that introduced it, none newer than the project version,
   each inheriting the one before;
 - debian/libtld1.symbols is what debian/gen-symbols.py makes of the map;
-- every exported name is mentioned in CHANGELOG.md.
+- every exported name is mentioned in CHANGELOG.md;
+- the Rust crate (bindings/rust/Cargo.toml, and its entry in Cargo.lock)
+  has the project version.
 """
 import re
 import subprocess
@@ -53,6 +55,15 @@ for n in names:
     if n not in changelog:
         problems.append(f"{n} is exported but CHANGELOG.md never mentions it")
 
+cargo = open(f"{src}/bindings/rust/Cargo.toml").read()
+m = re.search(r'^\[package\][^\[]*?^version\s*=\s*"([^"]+)"', cargo, re.M | re.S)
+if not m or m.group(1) != version:
+    problems.append(f"bindings/rust/Cargo.toml has version {m and m.group(1)}, the project is {version}")
+lock = open(f"{src}/bindings/rust/Cargo.lock").read()
+m = re.search(r'^name = "tld"\nversion = "([^"]+)"', lock, re.M)
+if not m or m.group(1) != version:
+    problems.append(f"bindings/rust/Cargo.lock has tld {m and m.group(1)}, the project is {version}")
+
 r = subprocess.run([sys.executable, f"{src}/debian/gen-symbols.py", src, "--check"],
                    capture_output=True, text=True)
 if r.returncode:
@@ -62,4 +73,4 @@ for p in problems:
     print("FAIL:", p)
 if problems:
     sys.exit(1)
-print(f"release {version}: CHANGELOG.md, debian/changelog, libtld.map and the symbols file agree")
+print(f"release {version}: CHANGELOG.md, debian/changelog, libtld.map, the symbols file and the Rust crate agree")

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+
+//! Threads publishing task local data from Rust.
+//!
+//! ```text
+//! cargo run --offline --example hello [-- --map /sys/fs/bpf/PIN [--wait]]
+//! ```
+//!
+//! Four threads each set a priority (a static key) and, for the length of
+//! a scope, a request id (a key created at run time), and print what they
+//! wrote beside what they read back. With `--map`, the process registers
+//! the task storage map pinned there, so that BPF programs read the same
+//! values; with `--wait` as well, the threads stay inside their scopes
+//! until standard input closes, so that, from another shell,
+//! `tldctl dump --pid PID --map PIN` shows every thread's TLDs.
+//! Exits 1 when a value read back differs from what was written.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use tld::{Key, Map, StaticKey};
+
+static PRIORITY: StaticKey<u32> = StaticKey::new("hello.rust.priority");
+
+const THREADS: u32 = 4;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (pin, wait) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => (None, false),
+        ["--map", pin] => (Some(pin.to_string()), false),
+        ["--map", pin, "--wait"] => (Some(pin.to_string()), true),
+        _ => {
+            eprintln!("usage: hello [--map PIN_PATH [--wait]]");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(pin.as_deref(), wait) {
+        eprintln!("hello: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(pin: Option<&str>, wait: bool) -> io::Result<()> {
+    // Create the keys before any thread uses a TLD, so that they are sized
+    // into every thread's block.
+    PRIORITY.key()?;
+    let request_id: Key<u64> = Key::create("hello.rust.request_id")?;
+    // The registration lasts as long as `_map`.
+    let _map = pin.map(Map::open).transpose()?;
+
+    let out = Arc::new(Mutex::new(true));
+    let inside = Arc::new(Barrier::new(THREADS as usize + 1));
+    let leave = Arc::new(Barrier::new(THREADS as usize + 1));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (out, inside, leave) = (out.clone(), inside.clone(), leave.clone());
+            thread::spawn(move || {
+                // This thread's priority, and its request id until the
+                // guard is dropped.
+                let id = 1000 + u64::from(t);
+                let guard = PRIORITY.set(10 + t).and_then(|()| request_id.scoped(id));
+                let read = match &guard {
+                    Ok(_) => PRIORITY.get().and_then(|p| Ok((p, request_id.get()?))),
+                    Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                };
+                let ok = read.as_ref().is_ok_and(|&(p, i)| p == 10 + t && i == id);
+                match &read {
+                    Ok((p, i)) => println!(
+                        "thread {t}: wrote priority {} and request_id {id}, read back {p} and {i}{}",
+                        10 + t,
+                        if ok { "" } else { "  MISMATCH" }
+                    ),
+                    Err(e) => println!("thread {t}: {e}"),
+                }
+                *out.lock().unwrap() &= ok;
+                inside.wait();
+                leave.wait();
+                drop(guard);
+                // The guard restored the request id.
+                *out.lock().unwrap() &= request_id.get().is_ok_and(|i| i == 0);
+            })
+        })
+        .collect();
+
+    inside.wait();
+    if wait {
+        println!(
+            "pid {}: every thread is inside its scope; run `tldctl dump --pid {} --map {}`, \
+             then close standard input (Ctrl-D)",
+            std::process::id(),
+            std::process::id(),
+            pin.unwrap_or("PIN")
+        );
+        io::stdin().read_to_end(&mut Vec::new())?;
+    }
+    leave.wait();
+    for t in threads {
+        t.join().expect("a thread panicked");
+    }
+    if *out.lock().unwrap() {
+        println!("every value matched");
+        Ok(())
+    } else {
+        Err(io::Error::new(io::ErrorKind::Other, "a value read back differs from what was written"))
+    }
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+//
+// The C ABI of <tld/tld.h> that the crate calls: the functions of the
+// TLD_1.0 version node of libtld.so.1, declared by hand (the crate needs no
+// binding generator).  Every function reports errors as described in
+// tld.h: an int holds a negative errno, a NULL pointer leaves it in errno,
+// a tld_key_t with a negative offset holds one.
+
+use std::ffi::{c_char, c_int, c_void};
+
+/// `tld_key_t`: the offset of a TLD in every thread's data area, or a
+/// negative errno.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct tld_key_t {
+    pub off: i16,
+}
+
+extern "C" {
+    pub fn tld_create_key(name: *const c_char, size: usize) -> tld_key_t;
+    pub fn tld_find_key(name: *const c_char, size: usize) -> tld_key_t;
+    // The exported function, not the header's inline fast path.
+    pub fn tld_data(key: tld_key_t) -> *mut c_void;
+    pub fn tld_free();
+    pub fn tld_thread_init() -> c_int;
+    pub fn tld_map_register(map_fd: c_int) -> c_int;
+    pub fn tld_map_unregister(map_fd: c_int) -> c_int;
+    pub fn tld_map_open(pin_path: *const c_char) -> c_int;
+    pub fn tld_set_dyn_data_size(size: usize) -> c_int;
+}
+
+// errno values of Linux (the same on every architecture libtld runs on)
+// that the crate produces itself.
+pub const EINVAL: i32 = 22;
