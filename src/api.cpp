@@ -118,17 +118,7 @@ TLD_API void tld_free(void) TLD_NOEXCEPT
 
 TLD_API int tld_thread_init(void) TLD_NOEXCEPT
 {
-	if (int err = tld::blocks::take())
-		return status(err);
-	tld::thread_rec *t = tld::blocks::self();
-	try {
-		std::lock_guard g(tld::g_lock);
-		int env_err = tld::maps::load_env(true);
-		int err = tld::maps::add_thread(t);
-		return status(err ? err : env_err);
-	} catch (...) {
-		return status(-EAGAIN);
-	}
+	return status(tld::blocks::init_thread());
 }
 
 TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT

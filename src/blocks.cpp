@@ -19,14 +19,8 @@
 #include "keys.hpp"
 #include "maps.hpp"
 
-namespace tld {
-
-std::mutex g_lock;
-
+namespace tld::blocks {
 namespace {
-
-thread_rec *g_threads = nullptr;	// list of threads holding a block
-TLD_TLS thread_rec t_rec;
 
 // The pool: pages given back, then the untouched rest of the newest chunk.
 struct free_page {
@@ -94,34 +88,15 @@ void pool_give(void *page) noexcept
 	g_free = p;
 }
 
-void link(thread_rec *t) noexcept
-{
-	t->prev = nullptr;
-	t->next = g_threads;
-	if (g_threads)
-		g_threads->prev = t;
-	g_threads = t;
-}
-
-void unlink(thread_rec *t) noexcept
-{
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		g_threads = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	t->prev = t->next = nullptr;
-}
-
 // Drop the thread's block with g_lock held: out of every map, then to the
 // pool.  A page that some map may still point at (pidfd_open() or the delete
 // failed) is zeroed, so that BPF finds nothing in it, and never reused: a
 // page lost is better than BPF reading another thread's data.
 void drop_locked(thread_rec *t) noexcept
 {
+	TLD_ASSERT_LOCKED();
 	maps::remove_thread(t);
-	unlink(t);
+	threads::unlink(t);
 	if (t->stale)
 		wipe(t->page);
 	else
@@ -136,13 +111,13 @@ void on_thread_exit(void *arg) noexcept
 {
 	auto *t = static_cast<thread_rec *>(arg);
 	{
-		std::lock_guard g(g_lock);
+		locked g(g_lock);
 		if (t->page)
 			drop_locked(t);
 	}
-	blocks::t_page = nullptr;
-	blocks::t_map_fd = -1;
-	blocks::t_tagp = nullptr;
+	t_page = nullptr;
+	t_map_fd = -1;
+	t_tagp = nullptr;
 }
 
 void before_fork() noexcept { g_lock.lock(); }
@@ -153,19 +128,17 @@ void after_fork_parent() noexcept { g_lock.unlock(); }
 // are copies nobody owns any more and go back to the pool.
 void after_fork_child() noexcept
 {
-	thread_rec *self = &t_rec;
-	for (thread_rec *t = g_threads; t;) {
-		thread_rec *next = t->next;
+	thread_rec *self = threads::self();
+	threads::for_each([self](thread_rec *t) {
 		if (t != self) {
-			unlink(t);
+			threads::unlink(t);
 			pool_give(t->page);
 			t->page = nullptr;
 			t->stale = false;
 		}
-		t = next;
-	}
+	});
 	maps::forget_all_threads();
-	blocks::t_map_fd = -1;
+	t_map_fd = -1;
 	if (self->page) {
 		self->tid = static_cast<pid_t>(syscall(SYS_gettid));
 		self->in_maps = 0;
@@ -185,16 +158,10 @@ void init_once() noexcept
 
 } // namespace
 
-thread_rec *threads_head() noexcept { return g_threads; }
-
-namespace blocks {
-
 TLD_TLS char *t_page = nullptr;
 TLD_TLS int t_map_fd = -1;
 TLD_TLS std::uint64_t *t_tagp = nullptr;
 TLD_TLS std::uint64_t t_tag = 0;
-
-thread_rec *self() noexcept { return &t_rec; }
 
 int take() noexcept
 {
@@ -205,9 +172,9 @@ int take() noexcept
 		return g_once_err;
 	if (int err = keys::freeze())
 		return err;
-	try {
-		std::lock_guard g(g_lock);
-		thread_rec *t = &t_rec;
+	{
+		locked g(g_lock);
+		thread_rec *t = threads::self();
 		void *page = pool_take();
 		if (!page)
 			return -ENOMEM;
@@ -227,35 +194,39 @@ int take() noexcept
 		t->page = d;
 		t->in_maps = 0;
 		t->err = 0;
-		link(t);
+		threads::link(t);
 		pthread_setspecific(g_exit_key, t);
 		int env_err = maps::load_env(false);
 		maps::add_thread(t);
 		if (!t->err)
 			t->err = env_err;
-	} catch (...) {
-		return -EAGAIN;	// the lock could not be taken
 	}
 	t_map_fd = -1;
-	t_page = reinterpret_cast<char *>(t_rec.page);
+	t_page = reinterpret_cast<char *>(threads::self()->page);
 	return 0;
+}
+
+int init_thread() noexcept
+{
+	if (int err = take())
+		return err;
+	locked g(g_lock);
+	int env_err = maps::load_env(true);
+	int err = maps::add_thread(threads::self());
+	return err ? err : env_err;
 }
 
 void release() noexcept
 {
-	thread_rec *t = &t_rec;
+	thread_rec *t = threads::self();
 	if (!t->page)
 		return;
 	t_page = nullptr;
 	t_map_fd = -1;
 	t_tagp = nullptr;
-	try {
-		std::lock_guard g(g_lock);
-		drop_locked(t);
-		pthread_setspecific(g_exit_key, nullptr);
-	} catch (...) {
-	}
+	locked g(g_lock);
+	drop_locked(t);
+	pthread_setspecific(g_exit_key, nullptr);
 }
 
-} // namespace blocks
-} // namespace tld
+} // namespace tld::blocks

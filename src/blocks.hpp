@@ -25,10 +25,11 @@ extern TLD_TLS std::uint64_t t_tag;
 // when some registration failed (the block is usable).
 int take() noexcept;
 
+// tld_thread_init(): take the block, then retry the registrations (and
+// TLD_MAP) that failed.  0 or the first error.
+int init_thread() noexcept;
+
 // Give the calling thread's block back (tld_free()).
 void release() noexcept;
-
-// The calling thread's record (its `page` is null when it has no block).
-thread_rec *self() noexcept;
 
 } // namespace tld::blocks

@@ -21,11 +21,8 @@
 
 #include "blocks.hpp"
 #include "detect.hpp"
+#include "fds.hpp"
 #include "keys.hpp"
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 namespace tld::maps {
 
@@ -43,15 +40,8 @@ bool g_env_done = false;
 int g_env_err = 0;
 char g_env_path[PATH_MAX];	// TLD_MAP as read at first use; empty if unset
 
-// close() is a cancellation point; these paths run with g_lock held inside
-// noexcept code and must finish, whatever pthread_cancel() is pending.
-void close_fd(int fd) noexcept { syscall(SYS_close, fd); }
-
-int thread_pidfd(pid_t tid) noexcept
-{
-	int fd = static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
-	return fd < 0 ? -errno : fd;
-}
+using fds::close_fd;
+using fds::thread_pidfd;
 
 int update(const map_slot &m, int pidfd, const thread_rec *t) noexcept
 {
@@ -143,12 +133,11 @@ int register_locked(int fd, const bpf_map_info &info, variant kind) noexcept
 		return -errno;
 	g_maps[slot] = {dup, info.id, kind};
 	const std::uint32_t bit = 1u << slot;
-	for (thread_rec *t = threads_head(); t; t = t->next) {
+	for (thread_rec *t = threads::head(); t; t = t->next) {
 		int err = add_to(t, bit);
 		if (err) {
 			// All or nothing: take back what was added.
-			for (thread_rec *u = threads_head(); u; u = u->next)
-				remove_from(u, bit);
+			threads::for_each([bit](thread_rec *u) { remove_from(u, bit); });
 			close_fd(dup);
 			g_maps[slot] = {};
 			return err;
@@ -167,13 +156,9 @@ int register_map(int fd) noexcept
 		return err;
 	if (!keys::meta_page())
 		return -ENOMEM;
-	try {
-		std::lock_guard g(g_lock);
-		int slot = register_locked(fd, info, kind);
-		return slot < 0 ? slot : 0;
-	} catch (...) {
-		return -EAGAIN;
-	}
+	locked g(g_lock);
+	int slot = register_locked(fd, info, kind);
+	return slot < 0 ? slot : 0;
 }
 
 int unregister_map(int fd) noexcept
@@ -181,21 +166,16 @@ int unregister_map(int fd) noexcept
 	bpf_map_info info;
 	if (int err = detect::map_info(fd, info))
 		return err;
-	try {
-		std::lock_guard g(g_lock);
-		int slot = find_slot(info.id);
-		if (slot < 0)
-			return -ENOENT;
-		const std::uint32_t bit = 1u << slot;
-		for (thread_rec *t = threads_head(); t; t = t->next)
-			remove_from(t, bit);
-		close_fd(g_maps[slot].fd);
-		g_maps[slot] = {};
-		g_last_fd.store(-1, std::memory_order_relaxed);
-		return 0;
-	} catch (...) {
-		return -EAGAIN;
-	}
+	locked g(g_lock);
+	int slot = find_slot(info.id);
+	if (slot < 0)
+		return -ENOENT;
+	const std::uint32_t bit = 1u << slot;
+	threads::for_each([bit](thread_rec *t) { remove_from(t, bit); });
+	close_fd(g_maps[slot].fd);
+	g_maps[slot] = {};
+	g_last_fd.store(-1, std::memory_order_relaxed);
+	return 0;
 }
 
 int open_pinned(const char *path) noexcept
@@ -219,23 +199,19 @@ int ensure(int fd) noexcept
 	variant kind;
 	if (int err = detect::inspect(fd, info, kind))
 		return err;
-	try {
-		std::lock_guard g(g_lock);
-		int slot = register_locked(fd, info, kind);
-		if (slot < 0)
-			return slot;
-		thread_rec *t = blocks::self();
-		if (t->page && !(t->in_maps & (1u << slot))) {
-			int err = add_to(t, 1u << slot);
-			t->err = err;
-			if (err)
-				return err;
-		}
-		// Under the lock, so that an unregistration cannot slip in between.
-		g_last_fd.store(fd, std::memory_order_relaxed);
-	} catch (...) {
-		return -EAGAIN;
+	locked g(g_lock);
+	int slot = register_locked(fd, info, kind);
+	if (slot < 0)
+		return slot;
+	thread_rec *t = threads::self();
+	if (t->page && !(t->in_maps & (1u << slot))) {
+		int err = add_to(t, 1u << slot);
+		t->err = err;
+		if (err)
+			return err;
 	}
+	// Under the lock, so that an unregistration cannot slip in between.
+	g_last_fd.store(fd, std::memory_order_relaxed);
 	return 0;
 }
 
@@ -250,8 +226,7 @@ void remove_thread(thread_rec *t) noexcept { remove_from(t, ~0u); }
 
 void forget_all_threads() noexcept
 {
-	for (thread_rec *t = threads_head(); t; t = t->next)
-		t->in_maps = 0;
+	threads::for_each([](thread_rec *t) { t->in_maps = 0; });
 }
 
 int load_env(bool retry) noexcept

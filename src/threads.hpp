@@ -1,9 +1,16 @@
-// State shared by blocks.cpp and maps.cpp: the record of each thread that
-// holds a block, and the one lock behind every slow path.
+// The registry of threads that hold a block, and the library's one lock.
+//
+// The locking rule (docs/ARCHITECTURE.md): g_lock protects the registry,
+// the page pool and the map table; every slow path takes it once, at the C
+// boundary or in a handler (thread exit, fork), and nothing is called with
+// it held that could call back into the library.  The fast paths
+// (tld_data(), tld_get_data() of a registered thread) never take it.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 
+#include <cassert>
 #include <cstdint>
 #include <mutex>
 
@@ -13,6 +20,25 @@ namespace tld {
 
 #define TLD_TLS __thread __attribute__((tls_model("initial-exec")))
 
+// A mutex whose lock() cannot fail or throw.  held() is for assertions.
+class library_lock {
+public:
+	void lock() noexcept;
+	void unlock() noexcept;
+	bool held() const noexcept;
+
+private:
+	pthread_mutex_t m_ = PTHREAD_MUTEX_INITIALIZER;
+};
+
+extern library_lock g_lock;
+using locked = std::lock_guard<library_lock>;
+
+// In functions that need g_lock held by their caller.
+#define TLD_ASSERT_LOCKED() assert(::tld::g_lock.held())
+
+// What the library knows of a thread that holds a block.  Lives in the
+// thread's own TLS.
 struct thread_rec {
 	pid_t tid = 0;
 	tld_data_u *page = nullptr;
@@ -25,12 +51,26 @@ struct thread_rec {
 	thread_rec *next = nullptr;
 };
 
-// Protects the page pool, the thread list and the map table.  Held across
-// the map updates of one thread or one map, so that a map never misses a
-// thread that is starting and never keeps one that has exited.
-extern std::mutex g_lock;
+namespace threads {
 
-// First record of the list of threads holding a block (g_lock held).
-thread_rec *threads_head() noexcept;
+// The calling thread's record (its `page` is null when it has no block).
+thread_rec *self() noexcept;
 
+// With g_lock held: the first record of the registry, and linking and
+// unlinking records.
+thread_rec *head() noexcept;
+void link(thread_rec *t) noexcept;
+void unlink(thread_rec *t) noexcept;
+
+// Call f(t) for every record, with g_lock held; f may unlink t.
+template <typename F> void for_each(F f) noexcept
+{
+	TLD_ASSERT_LOCKED();
+	for (thread_rec *t = head(), *next; t; t = next) {
+		next = t->next;
+		f(t);
+	}
+}
+
+} // namespace threads
 } // namespace tld
