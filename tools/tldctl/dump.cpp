@@ -15,8 +15,8 @@
 
 #include "detect.hpp"
 #include "parse.hpp"
-#include "tld_verify.h"
-#include "tld_verify.skel.h"
+#include "tld_dump.h"
+#include "tld_dump.skel.h"
 #include "tldctl.hpp"
 
 namespace tldctl {
@@ -198,22 +198,25 @@ int cmd_dump(int argc, char **argv)
 	}
 	const bool b = kind == tld::variant::b;
 
-	tld_verify *skel = tld_verify__open();
+	// Only the iterator of the map's layout is loaded, and only its map is
+	// set up: it reuses the pinned map, the other is never created.
+	tld_dump *skel = tld_dump__open();
 	if (!skel) {
 		std::fprintf(stderr, "tldctl dump: %s\n", bpf_error_text(errno).c_str());
 		close(map_fd);
 		return exit_error;
 	}
-	bpf_program__set_autoload(skel->progs.tld_verify_read, false);
 	bpf_program__set_autoload(b ? skel->progs.tld_dump_v1 : skel->progs.tld_dump_b, false);
-	int err = bpf_map__reuse_fd(b ? skel->maps.dump_map_b : skel->maps.tld_data_map, map_fd);
+	int err = bpf_map__set_autocreate(b ? skel->maps.dump_map_v1 : skel->maps.dump_map_b, false);
 	if (!err)
-		err = tld_verify__load(skel);
+		err = bpf_map__reuse_fd(b ? skel->maps.dump_map_b : skel->maps.dump_map_v1, map_fd);
+	if (!err)
+		err = tld_dump__load(skel);
 	close(map_fd);
 	if (err) {
 		std::fprintf(stderr, "tldctl dump: loading the iterator: %s\n",
 			     bpf_error_text(err).c_str());
-		tld_verify__destroy(skel);
+		tld_dump__destroy(skel);
 		return exit_error;
 	}
 	union bpf_iter_link_info linfo;
@@ -226,7 +229,7 @@ int cmd_dump(int argc, char **argv)
 	if (!link) {
 		std::fprintf(stderr, "tldctl dump: attaching the task iterator: %s\n",
 			     bpf_error_text(errno).c_str());
-		tld_verify__destroy(skel);
+		tld_dump__destroy(skel);
 		return exit_error;
 	}
 	int iter = bpf_iter_create(bpf_link__fd(link));
@@ -242,7 +245,7 @@ int cmd_dump(int argc, char **argv)
 		err = errno;
 	}
 	bpf_link__destroy(link);
-	tld_verify__destroy(skel);
+	tld_dump__destroy(skel);
 	if (err) {
 		std::fprintf(stderr, "tldctl dump: reading the iterator: %s\n", std::strerror(err));
 		return exit_error;
