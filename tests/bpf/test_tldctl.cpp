@@ -2,6 +2,7 @@
 // built programs (see meson.build).
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,16 +17,54 @@
 
 namespace {
 
-struct result {
-	int status;
-	std::string out;
+std::string env(const char *name)
+{
+	const char *v = std::getenv(name);
+	INFO("environment variable " << name);
+	REQUIRE(v != nullptr);
+	return v;
+}
+
+// A file under /tmp that disappears with the test.
+struct temp_file {
+	std::string path;
+	explicit temp_file(const std::string &content = "")
+	{
+		char name[] = "/tmp/tld-test-XXXXXX";
+		int fd = mkstemp(name);
+		REQUIRE(fd >= 0);
+		path = name;
+		REQUIRE(write(fd, content.data(), content.size()) ==
+			static_cast<ssize_t>(content.size()));
+		close(fd);
+	}
+	~temp_file() { unlink(path.c_str()); }
+	std::string read() const
+	{
+		std::string s;
+		FILE *f = std::fopen(path.c_str(), "r");
+		REQUIRE(f != nullptr);
+		char buf[4096];
+		std::size_t n;
+		while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+			s.append(buf, n);
+		std::fclose(f);
+		return s;
+	}
 };
 
-result run(const std::string &args)
+struct result {
+	int status;
+	std::string out;	// standard output
+	std::string err;	// standard error
+	std::string all() const { return out + err; }
+};
+
+// Run a shell command line; its standard error goes to a file of its own.
+result shell(const std::string &cmdline)
 {
-	const char *tldctl = std::getenv("TLDCTL");
-	REQUIRE(tldctl != nullptr);
-	std::string cmd = std::string(tldctl) + " " + args + " 2>&1";
+	temp_file err;
+	std::string cmd = cmdline + " 2>" + err.path;
 	FILE *p = popen(cmd.c_str(), "r");
 	REQUIRE(p != nullptr);
 	std::string out;
@@ -34,10 +73,15 @@ result run(const std::string &args)
 	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
 		out.append(buf, n);
 	int st = pclose(p);
-	return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+	return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out, err.read()};
 }
 
-// A pinned map that disappears with the test.
+result run(const std::string &args)
+{
+	return shell(env("TLDCTL") + " " + args + " </dev/null");
+}
+
+// A pinned object that disappears with the test.
 struct pin {
 	std::string path;
 	pin(int fd, const std::string &name)
@@ -56,8 +100,7 @@ struct target {
 	std::vector<std::string> tids;
 	explicit target(const std::string &map_path)
 	{
-		const char *exe = std::getenv("DUMP_TARGET");
-		REQUIRE(exe != nullptr);
+		std::string exe = env("DUMP_TARGET");
 		int in[2], out[2];
 		REQUIRE(pipe2(in, O_CLOEXEC) == 0);
 		REQUIRE(pipe2(out, O_CLOEXEC) == 0);
@@ -67,7 +110,7 @@ struct target {
 			dup2(in[0], 0);
 			dup2(out[1], 1);
 			setenv("TLD_MAP", map_path.c_str(), 1);
-			execl(exe, exe, static_cast<char *>(nullptr));
+			execl(exe.c_str(), exe.c_str(), static_cast<char *>(nullptr));
 			_exit(127);
 		}
 		close(in[0]);
@@ -115,7 +158,7 @@ void check_dump_of(const target &t, const std::string &json)
 TEST_CASE("tldctl probe says task local data works on this kernel")
 {
 	auto r = run("probe");
-	INFO(r.out);
+	INFO(r.all());
 	CHECK(r.status == 0);
 	CHECK(r.out.find("task local data works here") != std::string::npos);
 	CHECK(r.out.find("FAIL") == std::string::npos);
@@ -124,7 +167,7 @@ TEST_CASE("tldctl probe says task local data works on this kernel")
 TEST_CASE("tldctl verify compares every byte of many threads and keys")
 {
 	auto r = run("verify --threads 16 --keys 63");
-	INFO(r.out);
+	INFO(r.all());
 	CHECK(r.status == 0);
 	CHECK(r.out.find("16 threads x 63 TLDs") != std::string::npos);
 	CHECK(r.out.find("all match") != std::string::npos);
@@ -140,12 +183,12 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 	pin p(verify.data_map_fd(), "dump-v1");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.out);
+	INFO(r.all());
 	REQUIRE(r.status == 0);
 	CHECK(r.out.find("\"layout\":\"version 1\"") != std::string::npos);
 	check_dump_of(t, r.out);
 	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
-	INFO(table.out);
+	INFO(table.all());
 	CHECK(table.status == 0);
 	CHECK(table.out.find("3 threads with task local data") != std::string::npos);
 }
@@ -156,7 +199,7 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 	pin p(b.data_map_fd(), "dump-b");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.out);
+	INFO(r.all());
 	REQUIRE(r.status == 0);
 	CHECK(r.out.find("\"layout\":\"variant B\"") != std::string::npos);
 	check_dump_of(t, r.out);
@@ -172,19 +215,117 @@ TEST_CASE("tldctl dump explains what is wrong with its arguments")
 	std::string self = std::to_string(getpid());
 	auto r = run("dump --pid 2147483 --map " + good.path);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("no such process") != std::string::npos);
+	CHECK(r.err.find("no such process") != std::string::npos);
 	r = run("dump --pid " + self + " --map " + good.path + "-missing");
 	CHECK(r.status == 3);
-	CHECK(r.out.find("no map pinned there") != std::string::npos);
+	CHECK(r.err.find("no map pinned there") != std::string::npos);
 	r = run("dump --pid " + self + " --map " + array.path);
+	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("not a task storage map") != std::string::npos);
+	CHECK(r.err.find("not a task storage map") != std::string::npos);
 	r = run("dump --pid " + self + " --map " + c.path);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("layout tldctl does not read") != std::string::npos);
+	CHECK(r.err.find("layout tldctl does not read") != std::string::npos);
 	r = run("dump --pid " + self);
 	CHECK(r.status == 2);
 	r = run("frobnicate");
 	CHECK(r.status == 2);
 	CHECK(run("--help").status == 0);
 }
+
+TEST_CASE("tldctl options take their values as --name=VALUE or --name VALUE or -n VALUE")
+{
+	harness::reader verify(harness::reader::verify);
+	pin p(verify.data_map_fd(), "options");
+	target t(p.path);
+	std::string pid = std::to_string(t.pid);
+	auto ref = run("dump --pid " + pid + " --map " + p.path + " --json");
+	INFO(ref.all());
+	REQUIRE(ref.status == 0);
+	check_dump_of(t, ref.out);
+	for (const std::string &args : {
+		     "dump --pid=" + pid + " --map=" + p.path + " --json",
+		     "dump -p " + pid + " -m " + p.path + " -j",
+		     "dump -p" + pid + " -m" + p.path + " -j",
+		     "dump --json --map " + p.path + " --pid " + pid,
+	     }) {
+		auto r = run(args);
+		INFO(args << "\n" << r.all());
+		CHECK(r.status == 0);
+		CHECK(r.out == ref.out);
+	}
+	auto v = run("verify --threads=3 --keys=5");
+	INFO(v.all());
+	CHECK(v.status == 0);
+	CHECK(v.out.find("3 threads x 5 TLDs") != std::string::npos);
+	v = run("verify -t 2 -k 4");
+	CHECK(v.status == 0);
+	CHECK(v.out.find("2 threads x 4 TLDs") != std::string::npos);
+}
+
+TEST_CASE("tldctl help CMD and tldctl CMD --help print the same usage on stdout")
+{
+	for (const char *cmd : {"probe", "verify", "dump"}) {
+		INFO(cmd);
+		auto a = run(std::string("help ") + cmd);
+		auto b = run(std::string(cmd) + " --help");
+		auto c = run(std::string(cmd) + " -h");
+		INFO(a.all() << "\n" << b.all());
+		CHECK(a.status == 0);
+		CHECK(b.status == 0);
+		CHECK(c.status == 0);
+		CHECK(a.err.empty());
+		CHECK(b.err.empty());
+		CHECK(a.out.rfind(std::string("usage: tldctl ") + cmd, 0) == 0);
+		CHECK(a.out == b.out);
+		CHECK(a.out == c.out);
+	}
+	auto all = run("--help");
+	INFO(all.all());
+	CHECK(all.status == 0);
+	CHECK(all.err.empty());
+	CHECK(run("help").out == all.out);
+	CHECK(run("-h").out == all.out);
+	for (const char *cmd : {"probe", "verify", "dump", "help"})
+		CHECK(all.out.find(std::string("tldctl ") + cmd) != std::string::npos);
+	auto v = run("--version");
+	CHECK(v.status == 0);
+	CHECK(v.out.rfind("tldctl ", 0) == 0);
+}
+
+TEST_CASE("tldctl usage errors exit 2 with a message and the command's usage on stderr")
+{
+	std::string map = "/sys/fs/bpf/tld-test-usage-" + std::to_string(getpid());
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"dump --bogus --pid 1 --map " + map, "dump"},
+		{"dump --pid", "dump"},
+		{"dump --pid 1 --map", "dump"},
+		{"dump --pid x --map " + map, "dump"},
+		{"dump --pid=0 --map " + map, "dump"},
+		{"dump --map " + map, "dump"},
+		{"dump --pid 1", "dump"},
+		{"dump --pid 1 --map " + map + " extra", "dump"},
+		{"dump -x --pid 1 --map " + map, "dump"},
+		{"dump --json=yes --pid 1 --map " + map, "dump"},
+		{"verify --threads 0", "verify"},
+		{"verify --keys 64", "verify"},
+		{"verify --threads", "verify"},
+		{"probe extra", "probe"},
+		{"probe --bogus", "probe"},
+		{"", ""},
+		{"frobnicate", ""},
+		{"--bogus", ""},
+		{"help frobnicate", ""},
+	};
+	for (const auto &[args, cmd] : cases) {
+		auto usage = run(cmd.empty() ? "--help" : "help " + cmd);
+		REQUIRE(usage.status == 0);
+		auto r = run(args);
+		INFO("tldctl " << args << "\nstdout: " << r.out << "\nstderr: " << r.err);
+		CHECK(r.status == 2);
+		CHECK(r.out.empty());
+		CHECK(r.err.rfind("tldctl", 0) == 0);	// a message first
+		CHECK(r.err.find(usage.out) != std::string::npos);
+	}
+}
+

@@ -141,33 +141,30 @@ void print_json(long pid, const char *path, const char *layout,
 	std::printf("]}\n");
 }
 
-} // namespace
-
-int cmd_dump(int argc, char **argv)
+int run_dump(const command &self, int argc, char **argv)
 {
 	long pid = -1;
 	const char *path = nullptr;
 	bool json = false;
-	for (int i = 1; i < argc; ++i) {
-		std::string a = argv[i];
-		if (a == "--pid" && i + 1 < argc) {
-			if (!parse_count(argv[++i], 1, 0x3fffffff, pid)) {
-				std::fprintf(stderr, "tldctl dump: --pid takes a process id\n");
-				return exit_usage;
-			}
-		} else if (a == "--map" && i + 1 < argc) {
-			path = argv[++i];
-		} else if (a == "--json") {
-			json = true;
-		} else {
-			std::fprintf(stderr, "tldctl dump: unknown argument '%s'\n", a.c_str());
-			return exit_usage;
-		}
-	}
-	if (pid < 0 || !path) {
-		std::fprintf(stderr, "usage: tldctl dump --pid PID --map PATH [--json]\n");
-		return exit_usage;
-	}
+	int r = parse_options(self, argc, argv,
+			      {{"pid", required_argument, nullptr, 'p'},
+			       {"map", required_argument, nullptr, 'm'},
+			       {"json", no_argument, nullptr, 'j'}},
+			      [&](int v, const char *arg) -> std::string {
+				      if (v == 'p' && !parse_count(arg, 1, 0x3fffffff, pid))
+					      return "--pid takes a process id, not '" + std::string(arg) + "'";
+				      if (v == 'm')
+					      path = arg;
+				      if (v == 'j')
+					      json = true;
+				      return "";
+			      });
+	if (r >= 0)
+		return r;
+	if (pid < 0)
+		return usage_error(self, "--pid is required");
+	if (!path)
+		return usage_error(self, "--map is required");
 	if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
 		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", pid);
 		return exit_error;
@@ -263,5 +260,22 @@ int cmd_dump(int argc, char **argv)
 		print_table(pid, path, layout, threads);
 	return exit_ok;
 }
+
+} // namespace
+
+const command dump_command = {
+	"dump",
+	"dump -p PID -m PATH [-j]",
+	"every thread of a process and its TLDs, through a pinned map",
+	"Lists every thread of process PID that has an element in the task\n"
+	"storage map pinned at PATH, and each TLD the process published, by name,\n"
+	"size and value.  Version 1 and variant B maps are read.\n"
+	"\n"
+	"  -p, --pid PID     the process\n"
+	"  -m, --map PATH    the pinned task storage map, in a bpf filesystem\n"
+	"  -j, --json        one JSON object instead of the table\n"
+	"  -h, --help        show this text\n",
+	run_dump,
+};
 
 } // namespace tldctl

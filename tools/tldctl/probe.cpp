@@ -143,15 +143,11 @@ void check_uptr_and_run(int &failures)
 	tld_verify__destroy(skel);
 }
 
-} // namespace
-
-int cmd_probe(int argc, char **argv)
+int run_probe(const command &self, int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		std::fprintf(stderr, "tldctl probe: takes no arguments\n");
-		return exit_usage;
-	}
+	int r = parse_options(self, argc, argv, {}, [](int, const char *) { return std::string(); });
+	if (r >= 0)
+		return r;
 	struct utsname u;
 	if (uname(&u) == 0)
 		std::printf("%-34s %s\n", "kernel", u.release);
@@ -174,5 +170,21 @@ int cmd_probe(int argc, char **argv)
 				     : "task local data works here");
 	return failures ? exit_failed : exit_ok;
 }
+
+} // namespace
+
+const command probe_command = {
+	"probe",
+	"probe",
+	"check that this kernel supports task local data, and why not",
+	"Checks, one line each, what task local data needs from the kernel: bpf()\n"
+	"permitted, kernel BTF, task storage maps, pidfd_open(PIDFD_THREAD), a task\n"
+	"storage map with UPTR fields, a syscall program that reads a TLD back;\n"
+	"and whether bpffs is mounted (not required).  Exits 0 only when task\n"
+	"local data works.\n"
+	"\n"
+	"  -h, --help    show this text\n",
+	run_probe,
+};
 
 } // namespace tldctl
