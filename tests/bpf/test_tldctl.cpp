@@ -1,5 +1,5 @@
 // tldctl against live processes and maps.  TLDCTL and DUMP_TARGET name the
-// built programs (see meson.build).
+// built programs, PYTHON3 and JSON_FLAT the JSON checker (see meson.build).
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,6 +9,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -81,6 +82,45 @@ result run(const std::string &args)
 	return shell(env("TLDCTL") + " " + args + " </dev/null");
 }
 
+// A JSON document as json_flat.py prints it: path -> "TYPE" for arrays and
+// objects with their size, "TYPE VALUE" for scalars (strings in UTF-8).
+using flat = std::map<std::string, std::string>;
+
+flat parse_json(const std::string &json)
+{
+	temp_file in(json);
+	auto r = shell(env("PYTHON3") + " " + env("JSON_FLAT") + " <" + in.path);
+	INFO("JSON: " << json << "\nchecker: " << r.err);
+	REQUIRE(r.status == 0);
+	flat f;
+	std::istringstream lines(r.out);
+	std::string line;
+	while (std::getline(lines, line)) {
+		auto sp = line.find(' ');
+		REQUIRE(sp != std::string::npos);
+		f[line.substr(0, sp)] = line.substr(sp + 1);
+	}
+	return f;
+}
+
+std::string get(const flat &f, const std::string &path)
+{
+	auto it = f.find(path);
+	return it == f.end() ? "(missing)" : it->second;
+}
+
+// The index of the element of `array` whose `field` is `want`, or -1.
+int index_of(const flat &f, const std::string &array, const std::string &field,
+	     const std::string &want)
+{
+	for (int i = 0; f.count(array + "[" + std::to_string(i) + "]"); ++i)
+		if (get(f, array + "[" + std::to_string(i) + "]." + field) == want)
+			return i;
+	return -1;
+}
+
+std::string num(long long v) { return "number " + std::to_string(v); }
+
 // A pinned object that disappears with the test.
 struct pin {
 	std::string path;
@@ -136,20 +176,50 @@ struct target {
 	}
 };
 
+// What every thread of dump_target publishes, in the order it creates them.
+const char *const published[] = {
+	"dump.tid", "dump.small", "dump.blob", "dump.big", "dump.safe",
+	"dump.\xc3\xbcnicode.\xe2\x86\x92", "dump.\xff\xfe.bad", "dump.\x01tab\t.\\\"",
+};
+constexpr long published_count = sizeof(published) / sizeof(published[0]);
+
+// The TLD object `name` (as JSON writes it) of thread `tid` in a dump.
+std::string tld_at(const flat &f, const std::string &tid, const std::string &name)
+{
+	int t = index_of(f, ".threads", "tid", "number " + tid);
+	REQUIRE(t >= 0);
+	std::string tlds = ".threads[" + std::to_string(t) + "].tlds";
+	int i = index_of(f, tlds, "name", "string " + name);
+	INFO("TLD " << name << " of thread " << tid);
+	REQUIRE(i >= 0);
+	return tlds + "[" + std::to_string(i) + "]";
+}
+
 void check_dump_of(const target &t, const std::string &json)
 {
+	INFO(json);
+	auto f = parse_json(json);
 	REQUIRE(t.tids.size() == 3);
+	CHECK(get(f, ".pid") == num(t.pid));
+	CHECK(get(f, ".threads") == "array 3");	// the main thread publishes nothing
 	for (std::size_t i = 0; i < t.tids.size(); ++i) {
-		INFO("thread " << t.tids[i] << " in " << json);
-		CHECK(json.find("{\"tid\":" + t.tids[i] + ",") != std::string::npos);
-		CHECK(json.find("{\"name\":\"dump.tid\",\"size\":4,\"offset\":8,\"value\":\"" +
-				t.tids[i] + "\"}") != std::string::npos);
-		CHECK(json.find("{\"name\":\"dump.small\",\"size\":2,\"offset\":16,\"value\":\"" +
-				std::to_string(1000 + i) + "\"}") != std::string::npos);
+		INFO("thread " << t.tids[i]);
+		int ti = index_of(f, ".threads", "tid", "number " + t.tids[i]);
+		REQUIRE(ti >= 0);
+		CHECK(get(f, ".threads[" + std::to_string(ti) + "].tlds") ==
+		      "array " + std::to_string(published_count));
+		std::string p = tld_at(f, t.tids[i], "\"dump.tid\"");
+		CHECK(get(f, p + ".size") == num(4));
+		CHECK(get(f, p + ".offset") == num(8));
+		CHECK(get(f, p + ".value") == "number " + t.tids[i]);
+		p = tld_at(f, t.tids[i], "\"dump.small\"");
+		CHECK(get(f, p + ".offset") == num(16));
+		CHECK(get(f, p + ".value") == num(1000 + static_cast<long>(i)));
 		std::string blob = "0x";
 		for (int b = 0; b < 12; ++b)
 			blob += "a" + std::to_string(i);
-		CHECK(json.find("\"value\":\"" + blob + "\"") != std::string::npos);
+		CHECK(get(f, tld_at(f, t.tids[i], "\"dump.blob\"") + ".value") ==
+		      "string \"" + blob + "\"");
 	}
 }
 
@@ -162,6 +232,36 @@ TEST_CASE("tldctl probe says task local data works on this kernel")
 	CHECK(r.status == 0);
 	CHECK(r.out.find("task local data works here") != std::string::npos);
 	CHECK(r.out.find("FAIL") == std::string::npos);
+}
+
+TEST_CASE("tldctl probe --json reports each requirement as an object with name and ok and detail")
+{
+	auto r = run("probe --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, ".works") == "bool true");
+	CHECK(get(f, ".kernel").rfind("string \"", 0) == 0);
+	std::string n = get(f, ".requirements");
+	REQUIRE(n.rfind("array ", 0) == 0);
+	int count = std::stoi(n.substr(6));
+	CHECK(count >= 7);
+	for (int i = 0; i < count; ++i) {
+		std::string p = ".requirements[" + std::to_string(i) + "]";
+		INFO(p);
+		CHECK(get(f, p + ".name").rfind("string \"", 0) == 0);
+		CHECK(get(f, p + ".ok").rfind("bool ", 0) == 0);
+		CHECK(get(f, p + ".required").rfind("bool ", 0) == 0);
+		CHECK(get(f, p + ".detail").rfind("string \"", 0) == 0);
+	}
+	int bpffs = index_of(f, ".requirements", "name", "string \"bpffs mounted\"");
+	REQUIRE(bpffs >= 0);
+	CHECK(get(f, ".requirements[" + std::to_string(bpffs) + "].required") == "bool false");
+	CHECK(get(f, ".requirements[" + std::to_string(bpffs) + "].detail") ==
+	      "string \"/sys/fs/bpf\"");
+	int uptr = index_of(f, ".requirements", "name", "string \"task storage with UPTR fields\"");
+	REQUIRE(uptr >= 0);
+	CHECK(get(f, ".requirements[" + std::to_string(uptr) + "].ok") == "bool true");
 }
 
 TEST_CASE("tldctl verify compares every byte of many threads and keys")
@@ -185,7 +285,7 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
 	INFO(r.all());
 	REQUIRE(r.status == 0);
-	CHECK(r.out.find("\"layout\":\"version 1\"") != std::string::npos);
+	CHECK(get(parse_json(r.out), ".layout") == "string \"version 1\"");
 	check_dump_of(t, r.out);
 	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
 	INFO(table.all());
@@ -201,7 +301,7 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
 	INFO(r.all());
 	REQUIRE(r.status == 0);
-	CHECK(r.out.find("\"layout\":\"variant B\"") != std::string::npos);
+	CHECK(get(parse_json(r.out), ".layout") == "string \"variant B\"");
 	check_dump_of(t, r.out);
 }
 
@@ -327,5 +427,42 @@ TEST_CASE("tldctl usage errors exit 2 with a message and the command's usage on 
 		CHECK(r.err.rfind("tldctl", 0) == 0);	// a message first
 		CHECK(r.err.find(usage.out) != std::string::npos);
 	}
+}
+
+TEST_CASE("tldctl dump --json writes integers as numbers and large ones as strings and names as UTF-8")
+{
+	harness::reader verify(harness::reader::verify);
+	pin p(verify.data_map_fd(), "json");
+	target t(p.path);
+	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	const std::string tid = t.tids.at(1);
+	CHECK(get(f, tld_at(f, tid, "\"dump.tid\"") + ".value") == "number " + tid);
+	CHECK(get(f, tld_at(f, tid, "\"dump.big\"") + ".value") ==
+	      "string \"18364758544493064720\"");
+	CHECK(get(f, tld_at(f, tid, "\"dump.safe\"") + ".value") == "number 9007199254740991");
+	// Valid UTF-8 as it is, not escaped byte by byte.
+	std::string utf8 = tld_at(f, tid, "\"dump.\xc3\xbcnicode.\xe2\x86\x92\"");
+	CHECK(get(f, utf8 + ".value") == num(1));
+	CHECK(f.count(utf8 + ".name_hex") == 0);
+	CHECK(r.out.find("\"dump.\xc3\xbcnicode.\xe2\x86\x92\"") != std::string::npos);
+	// Bytes that are not UTF-8: U+FFFD each in the name, every byte in name_hex.
+	std::string bad = tld_at(f, tid, "\"dump.\xef\xbf\xbd\xef\xbf\xbd.bad\"");
+	CHECK(get(f, bad + ".name_hex") == "string \"64756d702efffe2e626164\"");
+	CHECK(get(f, bad + ".value") == num(2));
+	// Control characters, quote and backslash escaped as JSON requires.
+	std::string ctl = tld_at(f, tid, "\"dump.\\u0001tab\\t.\\\\\\\"\"");
+	CHECK(get(f, ctl + ".value") == num(3));
+	CHECK(r.out.find("\"dump.\\u0001tab\\t.\\\\\\\"\"") != std::string::npos);
+	// The table: UTF-8 as it is, other bytes and control characters as \xHH.
+	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
+	INFO(table.all());
+	REQUIRE(table.status == 0);
+	CHECK(table.out.find("dump.\xc3\xbcnicode.\xe2\x86\x92 ") != std::string::npos);
+	CHECK(table.out.find("dump.\\xff\\xfe.bad ") != std::string::npos);
+	CHECK(table.out.find("dump.\\x01tab\\x09.\\\" ") != std::string::npos);
+	CHECK(table.out.find("18364758544493064720") != std::string::npos);
 }
 

@@ -15,6 +15,7 @@
 
 #include "detect.hpp"
 #include "parse.hpp"
+#include "text.hpp"
 #include "tld_dump.h"
 #include "tld_dump.skel.h"
 #include "tldctl.hpp"
@@ -27,30 +28,9 @@ struct thread_dump {
 	parsed tlds;
 };
 
-std::string json_string(const std::string &s)
+std::string comm_of(const tld_dump_head &h)
 {
-	std::string o = "\"";
-	for (unsigned char c : s) {
-		if (c == '"' || c == '\\') {
-			o += '\\';
-			o += static_cast<char>(c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			char buf[8];
-			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-			o += buf;
-		} else {
-			o += static_cast<char>(c);
-		}
-	}
-	return o + "\"";
-}
-
-std::string printable(const std::string &s)
-{
-	std::string o;
-	for (unsigned char c : s)
-		o += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
-	return o;
+	return std::string(h.comm, strnlen(h.comm, sizeof(h.comm)));
 }
 
 // Split the iterator's output into per-thread records.
@@ -101,37 +81,49 @@ void print_table(long pid, const char *path, const char *layout,
 		 const std::vector<thread_dump> &threads)
 {
 	std::printf("process %ld, map %s (%s layout): %zu thread%s with task local data\n", pid,
-		    path, layout, threads.size(), threads.size() == 1 ? "" : "s");
+		    table_text(path).c_str(), layout, threads.size(), threads.size() == 1 ? "" : "s");
 	if (threads.empty())
 		return;
 	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
 	for (const auto &t : threads) {
-		std::string comm = printable(std::string(t.head.comm, strnlen(t.head.comm, 16)));
+		std::string comm = pad(table_text(comm_of(t.head)), 16);
 		if (t.tlds.entries.empty())
-			std::printf("%-8u %-16s %-40s\n", t.head.tid, comm.c_str(), "(none published)");
+			std::printf("%-8u %s %s\n", t.head.tid, comm.c_str(), "(none published)");
 		for (const auto &e : t.tlds.entries)
-			std::printf("%-8u %-16s %-40s %6zu  %s\n", t.head.tid, comm.c_str(),
-				    printable(e.name).c_str(), e.size,
+			std::printf("%-8u %s %s %6zu  %s\n", t.head.tid, comm.c_str(),
+				    pad(table_text(e.name), 40).c_str(), e.size,
 				    e.truncated ? "(runs past the page)" : format_value(e.value).c_str());
 		for (const auto &p : t.tlds.problems)
-			std::printf("%-8u %-16s warning: %s\n", t.head.tid, comm.c_str(), p.c_str());
+			std::printf("%-8u %s warning: %s\n", t.head.tid, comm.c_str(), p.c_str());
 	}
+}
+
+// A TLD's value in JSON: integers as numbers (json_u64()), other values as
+// the hex string of the table, null when the value runs past the page.
+std::string json_value(const tld_entry &e)
+{
+	std::uint64_t n;
+	if (e.truncated)
+		return "null";
+	if (as_integer(e.value, n))
+		return json_u64(n);
+	return json_string(format_value(e.value));
 }
 
 void print_json(long pid, const char *path, const char *layout,
 		const std::vector<thread_dump> &threads)
 {
-	std::printf("{\"pid\":%ld,\"map\":%s,\"layout\":\"%s\",\"threads\":[", pid,
-		    json_string(path).c_str(), layout);
+	std::printf("{\"pid\":%ld,%s,\"layout\":\"%s\",\"threads\":[", pid,
+		    json_text_member("map", path).c_str(), layout);
 	for (std::size_t i = 0; i < threads.size(); ++i) {
 		const auto &t = threads[i];
-		std::printf("%s{\"tid\":%u,\"comm\":%s,\"tlds\":[", i ? "," : "", t.head.tid,
-			    json_string(std::string(t.head.comm, strnlen(t.head.comm, 16))).c_str());
+		std::printf("%s{\"tid\":%u,%s,\"tlds\":[", i ? "," : "", t.head.tid,
+			    json_text_member("comm", comm_of(t.head)).c_str());
 		for (std::size_t j = 0; j < t.tlds.entries.size(); ++j) {
 			const auto &e = t.tlds.entries[j];
-			std::printf("%s{\"name\":%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}",
-				    j ? "," : "", json_string(e.name).c_str(), e.size, e.page_off,
-				    e.truncated ? "null" : json_string(format_value(e.value)).c_str());
+			std::printf("%s{%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}", j ? "," : "",
+				    json_text_member("name", e.name).c_str(), e.size, e.page_off,
+				    json_value(e).c_str());
 		}
 		std::printf("],\"problems\":[");
 		for (std::size_t j = 0; j < t.tlds.problems.size(); ++j)
