@@ -322,10 +322,15 @@ TEST_CASE("tldctl dump explains what is wrong with its arguments")
 	r = run("dump --pid " + self + " --map " + array.path);
 	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.err.find("not a task storage map") != std::string::npos);
+	CHECK(r.err.find(array.path + " is an array map, not a task storage map") !=
+	      std::string::npos);
 	r = run("dump --pid " + self + " --map " + c.path);
 	CHECK(r.status == 3);
 	CHECK(r.err.find("layout tldctl does not read") != std::string::npos);
+	r = run("dump --pid " + self + " --map /sys/fs/bpf");
+	INFO(r.err);
+	CHECK(r.status == 3);
+	CHECK(r.err.find("/sys/fs/bpf is a directory, not a pinned map") != std::string::npos);
 	r = run("dump --pid " + self);
 	CHECK(r.status == 2);
 	r = run("frobnicate");
@@ -464,5 +469,34 @@ TEST_CASE("tldctl dump --json writes integers as numbers and large ones as strin
 	CHECK(table.out.find("dump.\\xff\\xfe.bad ") != std::string::npos);
 	CHECK(table.out.find("dump.\\x01tab\\x09.\\\" ") != std::string::npos);
 	CHECK(table.out.find("18364758544493064720") != std::string::npos);
+}
+
+TEST_CASE("tldctl names a pinned program as such and a path outside bpffs as not in a bpf filesystem")
+{
+	harness::odd_maps odd;
+	pin prog(odd.prog(), "prog");
+	temp_file plain("not a map");
+	std::string self = std::to_string(getpid());
+	for (const std::string &cmd : {"dump --pid " + self + " --map "}) {
+		auto r = run(cmd + prog.path);
+		INFO(cmd << prog.path << "\n" << r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(prog.path + " is a program, not a map") != std::string::npos);
+		r = run(cmd + plain.path);
+		INFO(cmd << plain.path << "\n" << r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + " is not in a bpf filesystem") != std::string::npos);
+		CHECK(r.err.find("permission denied") == std::string::npos);
+		r = run(cmd + plain.path + "-missing");
+		INFO(r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + "-missing is not in a bpf filesystem") !=
+		      std::string::npos);
+		r = run(cmd + plain.path + "-dir/map");
+		INFO(r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + "-dir/map: no such directory " + plain.path + "-dir") !=
+		      std::string::npos);
+	}
 }
 

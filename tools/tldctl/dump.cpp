@@ -161,31 +161,10 @@ int run_dump(const command &self, int argc, char **argv)
 		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", pid);
 		return exit_error;
 	}
-	int map_fd = bpf_obj_get(path);
-	if (map_fd < 0) {
-		int err = errno;
-		std::fprintf(stderr, "tldctl dump: %s: %s\n", path,
-			     err == ENOENT ? "no map pinned there"
-			     : err == EACCES || err == EPERM ? "permission denied"
-			     : err == EINVAL ? "not a pinned BPF map (is bpffs mounted?)"
-					     : std::strerror(err));
-		return exit_error;
-	}
-	bpf_map_info info;
-	tld::variant kind;
-	if (int err = tld::detect::inspect(map_fd, info, kind)) {
-		if (err == -EINVAL && info.type != BPF_MAP_TYPE_TASK_STORAGE)
-			std::fprintf(stderr, "tldctl dump: %s is not a task storage map (type %u)\n",
-				     path, info.type);
-		else
-			std::fprintf(stderr,
-				     "tldctl dump: %s is a task storage map of a layout tldctl does "
-				     "not read (value of %u bytes; version 1 and variant B are known)\n",
-				     path, info.value_size);
-		close(map_fd);
-		return exit_error;
-	}
-	const bool b = kind == tld::variant::b;
+	int map_fd;
+	bool b;
+	if (int err = open_pinned_map("dump", path, map_fd, b))
+		return err;
 
 	// Only the iterator of the map's layout is loaded, and only its map is
 	// set up: it reuses the pinned map, the other is never created.

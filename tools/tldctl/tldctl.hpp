@@ -45,6 +45,12 @@ int usage_error(const command &c, const std::string &message);
 int parse_options(const command &c, int argc, char **argv, const std::vector<option> &options,
 		  const std::function<std::string(int val, const char *arg)> &take);
 
+// Open the task local data map pinned at `path` for the command `cmd`:
+// exit_ok with `fd` (the caller closes it) and `variant_b` set, or
+// exit_error after saying on stderr what the path is instead (not in bpffs,
+// a directory, a program, another map type, another layout, ...).
+int open_pinned_map(const char *cmd, const char *path, int &fd, bool &variant_b);
+
 // Progress lines go to stderr, and only when it is a terminal.
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
