@@ -500,3 +500,27 @@ TEST_CASE("tldctl names a pinned program as such and a path outside bpffs as not
 	}
 }
 
+TEST_CASE("tldctl dump of a thread that is not the process leader dumps the thread's process")
+{
+	harness::reader verify(harness::reader::verify);
+	pin p(verify.data_map_fd(), "dump-thread");
+	target t(p.path);
+	const std::string tid = t.tids.at(0);
+	REQUIRE(tid != std::to_string(t.pid));
+	auto r = run("dump --pid " + tid + " --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	check_dump_of(t, r.out);
+	CHECK(get(parse_json(r.out), ".named_tid") == "number " + tid);
+	auto table = run("dump --pid " + tid + " --map " + p.path);
+	INFO(table.all());
+	CHECK(table.status == 0);
+	CHECK(table.out.find("thread " + tid + " of process " + std::to_string(t.pid)) !=
+	      std::string::npos);
+	CHECK(table.out.find("3 threads with task local data") != std::string::npos);
+	// The leader itself names no thread.
+	auto leader = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
+	REQUIRE(leader.status == 0);
+	CHECK(parse_json(leader.out).count(".named_tid") == 0);
+}
+

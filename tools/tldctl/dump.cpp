@@ -77,11 +77,46 @@ bool split_records(const std::vector<std::uint8_t> &buf, std::vector<thread_dump
 	return true;
 }
 
-void print_table(long pid, const char *path, const char *layout,
+// The process that thread `tid` belongs to, from the Tgid line of
+// /proc/TID/status: 0 with `tgid` set, or -ESRCH.  Without /proc, a thread
+// that kill(2) finds is taken for its process.
+int process_of(long tid, long &tgid)
+{
+	char path[64];
+	std::snprintf(path, sizeof(path), "/proc/%ld/status", tid);
+	if (FILE *f = std::fopen(path, "re")) {
+		char line[256];
+		long found = -1;
+		while (found < 0 && std::fgets(line, sizeof(line), f))
+			if (std::sscanf(line, "Tgid: %ld", &found) != 1)
+				found = -1;
+		std::fclose(f);
+		if (found > 0) {
+			tgid = found;
+			return 0;
+		}
+		return -ESRCH;	// gone while reading
+	}
+	if (kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH)
+		return -ESRCH;
+	tgid = tid;
+	return 0;
+}
+
+// "process 42" or "thread 43 of process 42": what the operator named.
+std::string named_as(long pid, long named)
+{
+	if (named == pid)
+		return "process " + std::to_string(pid);
+	return "thread " + std::to_string(named) + " of process " + std::to_string(pid);
+}
+
+void print_table(long pid, long named, const char *path, const char *layout,
 		 const std::vector<thread_dump> &threads)
 {
-	std::printf("process %ld, map %s (%s layout): %zu thread%s with task local data\n", pid,
-		    table_text(path).c_str(), layout, threads.size(), threads.size() == 1 ? "" : "s");
+	std::printf("%s, map %s (%s layout): %zu thread%s with task local data\n",
+		    named_as(pid, named).c_str(), table_text(path).c_str(), layout, threads.size(),
+		    threads.size() == 1 ? "" : "s");
 	if (threads.empty())
 		return;
 	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
@@ -110,11 +145,14 @@ std::string json_value(const tld_entry &e)
 	return json_string(format_value(e.value));
 }
 
-void print_json(long pid, const char *path, const char *layout,
+void print_json(long pid, long named, const char *path, const char *layout,
 		const std::vector<thread_dump> &threads)
 {
-	std::printf("{\"pid\":%ld,%s,\"layout\":\"%s\",\"threads\":[", pid,
-		    json_text_member("map", path).c_str(), layout);
+	std::printf("{\"pid\":%ld,", pid);
+	if (named != pid)
+		std::printf("\"named_tid\":%ld,", named);
+	std::printf("%s,\"layout\":\"%s\",\"threads\":[", json_text_member("map", path).c_str(),
+		    layout);
 	for (std::size_t i = 0; i < threads.size(); ++i) {
 		const auto &t = threads[i];
 		std::printf("%s{\"tid\":%u,%s,\"tlds\":[", i ? "," : "", t.head.tid,
@@ -157,8 +195,11 @@ int run_dump(const command &self, int argc, char **argv)
 		return usage_error(self, "--pid is required");
 	if (!path)
 		return usage_error(self, "--map is required");
-	if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", pid);
+	// A thread id names the thread's process: the task iterator lists the
+	// threads of a process given by its leader, and none for another tid.
+	long named = pid;
+	if (process_of(named, pid) != 0) {
+		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", named);
 		return exit_error;
 	}
 	int map_fd;
@@ -226,9 +267,9 @@ int run_dump(const command &self, int argc, char **argv)
 	}
 	const char *layout = b ? "variant B" : "version 1";
 	if (json)
-		print_json(pid, path, layout, threads);
+		print_json(pid, named, path, layout, threads);
 	else
-		print_table(pid, path, layout, threads);
+		print_table(pid, named, path, layout, threads);
 	return exit_ok;
 }
 
@@ -240,9 +281,10 @@ const command dump_command = {
 	"every thread of a process and its TLDs, through a pinned map",
 	"Lists every thread of process PID that has an element in the task\n"
 	"storage map pinned at PATH, and each TLD the process published, by name,\n"
-	"size and value.  Version 1 and variant B maps are read.\n"
+	"size and value.  Version 1 and variant B maps are read.  A PID that is a\n"
+	"thread of another process names that process (the output says so).\n"
 	"\n"
-	"  -p, --pid PID     the process\n"
+	"  -p, --pid PID     the process, or one of its threads\n"
 	"  -m, --map PATH    the pinned task storage map, in a bpf filesystem\n"
 	"  -j, --json        one JSON object instead of the table\n"
 	"  -h, --help        show this text\n",
