@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Task iterators of `tldctl dump`: copy out the pages of every thread that
- * has an element in a task local data map.  User space points dump_map_v1
- * (version 1 layout) or dump_map_b (variant B) at a pinned map with
- * bpf_map__reuse_fd(), loads only the matching program and attaches it to
- * one process.
+ * Task iterators of `tldctl dump` and `tldctl ps`.  tld_dump_* copy out the
+ * pages of every thread of one process that has an element in a task local
+ * data map; tld_ps_* report every task of the system that has one, with its
+ * TLD count.  User space points dump_map_v1 (version 1 layout) or dump_map_b
+ * (variant B) at a pinned map with bpf_map__reuse_fd() and loads only the
+ * one program it runs.  Records: tld_dump.h.
  *
  * The object reads the wire layout (<tld/tld_layout.h>) as bytes and looks
  * nothing up by name, so it does not use <tld/tld.bpf.h>: it must accept
@@ -54,6 +55,7 @@ struct task_struct {
 	int pid;
 	int tgid;
 	char comm[16];
+	struct task_struct *group_leader;
 } __attribute__((preserve_access_index));
 
 struct bpf_iter_meta {
@@ -65,23 +67,48 @@ struct bpf_iter__task {
 	struct task_struct *task;
 } __attribute__((preserve_access_index));
 
+static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *task,
+		      struct tld_data_u *data, struct tld_meta_u *meta, __u32 start)
+{
+	struct task_struct *leader = task->group_leader;
+
+	h->magic = magic;
+	h->tgid = task->tgid;
+	h->tid = task->pid;
+	h->start = start;
+	h->has_meta = meta != 0;
+	h->has_data = data != 0;
+	if (meta) {
+		/* Readers use the low byte of the count, bounded by the slots. */
+		h->count_byte = meta->cnt & 0xff;
+		h->count = h->count_byte > TLD_LAYOUT_SLOTS ? TLD_LAYOUT_SLOTS : h->count_byte;
+	}
+	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+	if (leader)
+		bpf_probe_read_kernel_str(h->leader_comm, sizeof(h->leader_comm), leader->comm);
+}
+
 static int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
 		    struct tld_meta_u *meta, __u32 start)
 {
 	struct tld_dump_head h = {};
 
-	h.magic = TLD_DUMP_MAGIC;
-	h.tgid = task->tgid;
-	h.tid = task->pid;
-	h.start = start;
-	h.has_meta = meta != 0;
-	h.has_data = data != 0;
-	bpf_probe_read_kernel_str(h.comm, sizeof(h.comm), task->comm);
+	fill_head(&h, TLD_DUMP_MAGIC, task, data, meta, start);
 	bpf_seq_write(seq, &h, sizeof(h));
 	if (meta)
 		bpf_seq_write(seq, meta, TLD_DUMP_META_BYTES);
 	if (data)
 		bpf_seq_write(seq, data, TLD_DUMP_DATA_BYTES);
+	return 0;
+}
+
+static int ps_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
+		  struct tld_meta_u *meta, __u32 start)
+{
+	struct tld_dump_head h = {};
+
+	fill_head(&h, TLD_PS_MAGIC, task, data, meta, start);
+	bpf_seq_write(seq, &h, sizeof(h));
 	return 0;
 }
 
@@ -111,6 +138,34 @@ int tld_dump_b(struct bpf_iter__task *ctx)
 	if (!v)
 		return 0;
 	return dump_one(ctx->meta->seq, task, v->data, v->meta, v->start);
+}
+
+SEC("iter/task")
+int tld_ps_v1(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_v1 *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
+	if (!v)
+		return 0;
+	return ps_one(ctx->meta->seq, task, v->data, v->meta, 0);
+}
+
+SEC("iter/task")
+int tld_ps_b(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_b *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
+	if (!v)
+		return 0;
+	return ps_one(ctx->meta->seq, task, v->data, v->meta, v->start);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

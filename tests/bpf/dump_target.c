@@ -4,7 +4,7 @@
  * TLD_MAP (libtld reads it at first use), starts THREADS threads that each
  * publish their thread id, a pattern and the values below, prints "ready"
  * and the thread ids, and waits until its standard input closes.  The main
- * thread publishes nothing.
+ * thread publishes nothing; worker t is named dump-worker-t.
  *
  * Besides the per-thread values, every thread publishes integers at the edge
  * of what JSON readers hold exactly and names that are UTF-8, not UTF-8,
@@ -44,6 +44,10 @@ static void *worker(void *arg)
 	uint64_t *safe = tld_data(safe_key);
 	uint8_t *utf8 = tld_data(utf8_key), *bad = tld_data(bad_key), *ctl = tld_data(ctl_key);
 
+	char name[16];
+
+	snprintf(name, sizeof(name), "dump-worker-%ld", t);
+	pthread_setname_np(pthread_self(), name);
 	if (tid && small && blob && big && safe && utf8 && bad && ctl && tld_thread_init() == 0) {
 		*tid = (uint32_t)syscall(SYS_gettid);
 		*small = (uint16_t)(1000 + t);

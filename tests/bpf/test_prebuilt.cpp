@@ -105,5 +105,5 @@ TEST_CASE("the prebuilt verification skeleton matches what the source builds")
 
 TEST_CASE("the prebuilt dump skeleton matches what the source builds")
 {
-	compare("tld_dump", 2, 2);	// tld_dump_v1, tld_dump_b; dump_map_v1, dump_map_b
+	compare("tld_dump", 4, 2);	// tld_dump_v1, tld_dump_b, tld_ps_v1, tld_ps_b; dump_map_v1, dump_map_b
 }

@@ -366,11 +366,15 @@ TEST_CASE("tldctl options take their values as --name=VALUE or --name VALUE or -
 	v = run("verify -t 2 -k 4");
 	CHECK(v.status == 0);
 	CHECK(v.out.find("2 threads x 4 TLDs") != std::string::npos);
+	auto ps = run("ps --map=" + p.path + " --json");
+	INFO(ps.all());
+	CHECK(ps.status == 0);
+	CHECK(ps.out == run("ps -j -m " + p.path).out);
 }
 
 TEST_CASE("tldctl help CMD and tldctl CMD --help print the same usage on stdout")
 {
-	for (const char *cmd : {"probe", "verify", "dump"}) {
+	for (const char *cmd : {"probe", "verify", "dump", "ps"}) {
 		INFO(cmd);
 		auto a = run(std::string("help ") + cmd);
 		auto b = run(std::string(cmd) + " --help");
@@ -391,7 +395,7 @@ TEST_CASE("tldctl help CMD and tldctl CMD --help print the same usage on stdout"
 	CHECK(all.err.empty());
 	CHECK(run("help").out == all.out);
 	CHECK(run("-h").out == all.out);
-	for (const char *cmd : {"probe", "verify", "dump", "help"})
+	for (const char *cmd : {"probe", "verify", "dump", "ps", "help"})
 		CHECK(all.out.find(std::string("tldctl ") + cmd) != std::string::npos);
 	auto v = run("--version");
 	CHECK(v.status == 0);
@@ -417,6 +421,8 @@ TEST_CASE("tldctl usage errors exit 2 with a message and the command's usage on 
 		{"verify --threads", "verify"},
 		{"probe extra", "probe"},
 		{"probe --bogus", "probe"},
+		{"ps", "ps"},
+		{"ps --map " + map + " --pid 1", "ps"},
 		{"", ""},
 		{"frobnicate", ""},
 		{"--bogus", ""},
@@ -477,7 +483,7 @@ TEST_CASE("tldctl names a pinned program as such and a path outside bpffs as not
 	pin prog(odd.prog(), "prog");
 	temp_file plain("not a map");
 	std::string self = std::to_string(getpid());
-	for (const std::string &cmd : {"dump --pid " + self + " --map "}) {
+	for (const std::string &cmd : {"dump --pid " + self + " --map ", std::string("ps --map ")}) {
 		auto r = run(cmd + prog.path);
 		INFO(cmd << prog.path << "\n" << r.all());
 		CHECK(r.status == 3);
@@ -524,3 +530,60 @@ TEST_CASE("tldctl dump of a thread that is not the process leader dumps the thre
 	CHECK(parse_json(leader.out).count(".named_tid") == 0);
 }
 
+TEST_CASE("tldctl ps lists every process and thread that publishes in a map with its TLD count")
+{
+	harness::reader verify(harness::reader::verify);
+	harness::reader b(harness::reader::proto_b);
+	pin p(verify.data_map_fd(), "ps-v1");
+	pin pb(b.data_map_fd(), "ps-b");
+	auto none = run("ps --map " + p.path + " --json");
+	INFO(none.all());
+	REQUIRE(none.status == 0);
+	CHECK(get(parse_json(none.out), ".processes") == "array 0");
+	target t1(p.path), t2(p.path), tb(pb.path);
+	auto r = run("ps --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, ".layout") == "string \"version 1\"");
+	CHECK(get(f, ".processes") == "array 2");	// not tb, not this process
+	auto table = run("ps --map " + p.path);
+	INFO(table.all());
+	REQUIRE(table.status == 0);
+	CHECK(table.out.find("2 processes, 6 threads") != std::string::npos);
+	for (const target *t : {&t1, &t2}) {
+		std::string pid = std::to_string(t->pid);
+		int i = index_of(f, ".processes", "pid", num(t->pid));
+		INFO("process " << pid);
+		REQUIRE(i >= 0);
+		std::string pp = ".processes[" + std::to_string(i) + "]";
+		CHECK(get(f, pp + ".comm") == "string \"dump-target\"");
+		CHECK(get(f, pp + ".threads") == "array 3");
+		for (std::size_t k = 0; k < t->tids.size(); ++k) {
+			const std::string &tid = t->tids[k];
+			const std::string comm = "dump-worker-" + std::to_string(k);
+			int j = index_of(f, pp + ".threads", "tid", "number " + tid);
+			INFO("thread " << tid);
+			REQUIRE(j >= 0);
+			std::string tp = pp + ".threads[" + std::to_string(j) + "]";
+			CHECK(get(f, tp + ".tlds") == num(published_count));
+			CHECK(get(f, tp + ".comm") == "string \"" + comm + "\"");
+			std::ostringstream row;
+			row << pid << " " << tid << " " << comm << " " << published_count;
+			std::string squeezed;
+			for (char c : table.out)
+				if (c != ' ' || squeezed.empty() || squeezed.back() != ' ')
+					squeezed += c;
+			CHECK(squeezed.find(row.str() + "\n") != std::string::npos);
+		}
+	}
+	auto rb = run("ps --map " + pb.path + " --json");
+	INFO(rb.all());
+	REQUIRE(rb.status == 0);
+	auto fb = parse_json(rb.out);
+	CHECK(get(fb, ".layout") == "string \"variant B\"");
+	CHECK(get(fb, ".processes") == "array 1");
+	CHECK(get(fb, ".processes[0].pid") == num(tb.pid));
+	CHECK(get(fb, ".processes[0].threads") == "array 3");
+	CHECK(get(fb, ".processes[0].threads[0].tlds") == num(published_count));
+}

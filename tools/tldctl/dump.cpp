@@ -2,8 +2,6 @@
 // TLDs, read through a pinned task storage map by a BPF task iterator.
 // Works for any writer of the layout (libtld or another), for version 1 and
 // variant B maps.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/types.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,11 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "detect.hpp"
 #include "parse.hpp"
 #include "text.hpp"
 #include "tld_dump.h"
-#include "tld_dump.skel.h"
 #include "tldctl.hpp"
 
 namespace tldctl {
@@ -207,58 +203,9 @@ int run_dump(const command &self, int argc, char **argv)
 	if (int err = open_pinned_map("dump", path, map_fd, b))
 		return err;
 
-	// Only the iterator of the map's layout is loaded, and only its map is
-	// set up: it reuses the pinned map, the other is never created.
-	tld_dump *skel = tld_dump__open();
-	if (!skel) {
-		std::fprintf(stderr, "tldctl dump: %s\n", bpf_error_text(errno).c_str());
-		close(map_fd);
-		return exit_error;
-	}
-	bpf_program__set_autoload(b ? skel->progs.tld_dump_v1 : skel->progs.tld_dump_b, false);
-	int err = bpf_map__set_autocreate(b ? skel->maps.dump_map_v1 : skel->maps.dump_map_b, false);
-	if (!err)
-		err = bpf_map__reuse_fd(b ? skel->maps.dump_map_b : skel->maps.dump_map_v1, map_fd);
-	if (!err)
-		err = tld_dump__load(skel);
-	close(map_fd);
-	if (err) {
-		std::fprintf(stderr, "tldctl dump: loading the iterator: %s\n",
-			     bpf_error_text(err).c_str());
-		tld_dump__destroy(skel);
-		return exit_error;
-	}
-	union bpf_iter_link_info linfo;
-	std::memset(&linfo, 0, sizeof(linfo));
-	linfo.task.pid = static_cast<__u32>(pid);
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
-		    .link_info_len = sizeof(linfo));
-	bpf_link *link = bpf_program__attach_iter(b ? skel->progs.tld_dump_b : skel->progs.tld_dump_v1,
-						  &opts);
-	if (!link) {
-		std::fprintf(stderr, "tldctl dump: attaching the task iterator: %s\n",
-			     bpf_error_text(errno).c_str());
-		tld_dump__destroy(skel);
-		return exit_error;
-	}
-	int iter = bpf_iter_create(bpf_link__fd(link));
 	std::vector<std::uint8_t> buf;
-	if (iter >= 0) {
-		std::uint8_t chunk[16384];
-		ssize_t n;
-		while ((n = read(iter, chunk, sizeof(chunk))) > 0)
-			buf.insert(buf.end(), chunk, chunk + n);
-		err = n < 0 ? errno : 0;
-		close(iter);
-	} else {
-		err = errno;
-	}
-	bpf_link__destroy(link);
-	tld_dump__destroy(skel);
-	if (err) {
-		std::fprintf(stderr, "tldctl dump: reading the iterator: %s\n", std::strerror(err));
-		return exit_error;
-	}
+	if (int err = run_iterator("dump", iterator::dump, map_fd, b, static_cast<__u32>(pid), buf))
+		return err;
 	std::vector<thread_dump> threads;
 	std::string problem;
 	if (!split_records(buf, threads, problem)) {

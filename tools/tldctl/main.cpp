@@ -1,5 +1,5 @@
-// tldctl: check a kernel for task local data, verify libtld end to end, and
-// dump the TLDs of a live process.
+// tldctl: check a kernel for task local data, verify libtld end to end, list
+// who publishes in a map and dump the TLDs of a live process.
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -68,6 +68,7 @@ const tldctl::command *const commands[] = {
 	&tldctl::probe_command,
 	&tldctl::verify_command,
 	&tldctl::dump_command,
+	&tldctl::ps_command,
 };
 
 const tldctl::command *find_command(const char *name)

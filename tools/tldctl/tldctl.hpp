@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -28,6 +29,7 @@ struct command {
 extern const command probe_command;
 extern const command verify_command;
 extern const command dump_command;
+extern const command ps_command;
 
 // The command's usage text, as described above.
 std::string usage_text(const command &c);
@@ -50,6 +52,17 @@ int parse_options(const command &c, int argc, char **argv, const std::vector<opt
 // exit_error after saying on stderr what the path is instead (not in bpffs,
 // a directory, a program, another map type, another layout, ...).
 int open_pinned_map(const char *cmd, const char *path, int &fd, bool &variant_b);
+
+// The task iterators of bpf/tld_dump.bpf.c: the pages of one process's
+// threads (dump), or the header of every task with an element (ps).
+enum class iterator { dump, ps };
+
+// Load the dump object with only `which` for the map's layout, on the pinned
+// map `map_fd` (closed here), attach it to process `pid` (0: every task),
+// and append all it writes to `out`: exit_ok, or exit_error after saying on
+// stderr what failed.
+int run_iterator(const char *cmd, iterator which, int map_fd, bool variant_b, std::uint32_t pid,
+		 std::vector<std::uint8_t> &out);
 
 // Progress lines go to stderr, and only when it is a terminal.
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
