@@ -18,7 +18,11 @@ parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8
 		out.problems.push_back("metadata page too short");
 		return out;
 	}
-	std::size_t cnt = meta[0];	// readers use the low byte of the count
+	// Readers use the low byte of the u16 count (its first byte only on
+	// little-endian hosts), as <tld/tld.bpf.h> and the ps iterator do.
+	std::uint16_t cnt16;
+	std::memcpy(&cnt16, meta.data() + offsetof(tld_meta_u, cnt), sizeof(cnt16));
+	std::size_t cnt = cnt16 & 0xff;
 	if (cnt > TLD_LAYOUT_SLOTS) {
 		out.problems.push_back("count " + std::to_string(cnt) + " above " +
 				       std::to_string(TLD_LAYOUT_SLOTS));
