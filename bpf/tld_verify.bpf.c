@@ -2,7 +2,8 @@
 /*
  * The verification program: reads the calling thread's TLDs by name through
  * <tld/tld.bpf.h>, so that user space can compare what it wrote with what a
- * BPF program sees.  Used by the tests, the examples and tldctl.
+ * BPF program sees.  Used by the tests, the examples, `tldctl probe` and
+ * `tldctl verify`.  `tldctl dump` has its own object, tld_dump.bpf.c.
  */
 #include <tld/tld.bpf.h>
 
@@ -97,88 +98,6 @@ int tld_verify_read(void *ctx)
 		count = TLD_VERIFY_ITEMS;
 	bpf_loop(count, read_one, &c, 0);
 	return 0;
-}
-
-/*
- * Task iterators for tldctl dump: user space points tld_data_map (v1) or
- * dump_map_b (variant B) at a pinned map with bpf_map__reuse_fd() and
- * attaches the matching iterator to one process.
- */
-struct tld_map_value_b {
-	struct tld_data_u __uptr *data;
-	struct tld_meta_u __uptr *meta;
-	__u16 start;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tld_map_value_b);
-} dump_map_b SEC(".maps");
-
-/* The few task fields the iterators print, relocated against kernel BTF. */
-struct task_struct {
-	int pid;
-	int tgid;
-	char comm[16];
-} __attribute__((preserve_access_index));
-
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	struct bpf_iter_meta *meta;
-	struct task_struct *task;
-} __attribute__((preserve_access_index));
-
-static int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
-		    struct tld_meta_u *meta, __u32 start)
-{
-	struct tld_dump_head h = {};
-
-	h.magic = TLD_DUMP_MAGIC;
-	h.tgid = task->tgid;
-	h.tid = task->pid;
-	h.start = start;
-	h.has_meta = meta != 0;
-	h.has_data = data != 0;
-	bpf_probe_read_kernel_str(h.comm, sizeof(h.comm), task->comm);
-	bpf_seq_write(seq, &h, sizeof(h));
-	if (meta)
-		bpf_seq_write(seq, meta, TLD_DUMP_META_BYTES);
-	if (data)
-		bpf_seq_write(seq, data, TLD_DUMP_DATA_BYTES);
-	return 0;
-}
-
-SEC("iter/task")
-int tld_dump_v1(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct tld_map_value *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, 0);
-}
-
-SEC("iter/task")
-int tld_dump_b(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct tld_map_value_b *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, v->start);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -37,24 +37,4 @@ struct tld_verify_req {
 	struct tld_verify_item item[TLD_VERIFY_ITEMS];
 };
 
-/*
- * Records of the task iterators tld_dump_v1 and tld_dump_b: for every thread
- * with an element in the map, a header followed by the metadata page
- * (TLD_DUMP_META_BYTES) and the thread's data page (TLD_DUMP_DATA_BYTES),
- * copied as they are.  User space parses them (tldctl dump).
- */
-#define TLD_DUMP_META_BYTES 4036
-#define TLD_DUMP_DATA_BYTES 4096
-
-struct tld_dump_head {
-	__u32 magic;			/* TLD_DUMP_MAGIC */
-	__u32 tgid;
-	__u32 tid;
-	__u32 start;			/* variant B: `start` of the map value; v1: 0 */
-	__u32 has_meta;			/* the meta UPTR is set; the page follows */
-	__u32 has_data;			/* the data UPTR is set; the page follows */
-	char comm[16];
-};
-#define TLD_DUMP_MAGIC 0x544c4431u	/* "TLD1" */
-
 #endif /* TLD_VERIFY_H */

@@ -25,13 +25,8 @@ int fd_is_open(int fd) noexcept
 // /proc the BTF checks below still refuse anything that is not our layout.
 bool not_a_map(int fd) noexcept
 {
-	char path[64], target[64];
-	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return std::strcmp(target, "anon_inode:bpf-map") != 0;
+	object_kind k = kind_of(fd);
+	return k != object_kind::map && k != object_kind::unknown;
 }
 
 const btf_type *skip_mods(const btf *b, __u32 id) noexcept
@@ -137,13 +132,30 @@ int detect(const bpf_map_info &info, variant &kind) noexcept
 
 } // namespace
 
+object_kind kind_of(int fd) noexcept
+{
+	char path[64], target[64];
+	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return object_kind::unknown;
+	target[n] = '\0';
+	if (!std::strcmp(target, "anon_inode:bpf-map"))
+		return object_kind::map;
+	if (!std::strcmp(target, "anon_inode:bpf-prog"))
+		return object_kind::prog;
+	if (!std::strcmp(target, "anon_inode:bpf_link"))
+		return object_kind::link;
+	return object_kind::other;
+}
+
 int map_info(int fd, bpf_map_info &info) noexcept
 {
+	std::memset(&info, 0, sizeof(info));	// defined on every error too
 	if (int err = fd_is_open(fd))
 		return err;
 	if (not_a_map(fd))
 		return -EINVAL;
-	std::memset(&info, 0, sizeof(info));
 	__u32 len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		int err = errno;

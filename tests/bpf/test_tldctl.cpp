@@ -1,13 +1,15 @@
 // tldctl against live processes and maps.  TLDCTL and DUMP_TARGET name the
-// built programs (see meson.build).
+// built programs, PYTHON3 and JSON_FLAT the JSON checker (see meson.build).
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,16 +18,54 @@
 
 namespace {
 
-struct result {
-	int status;
-	std::string out;
+std::string env(const char *name)
+{
+	const char *v = std::getenv(name);
+	INFO("environment variable " << name);
+	REQUIRE(v != nullptr);
+	return v;
+}
+
+// A file under /tmp that disappears with the test.
+struct temp_file {
+	std::string path;
+	explicit temp_file(const std::string &content = "")
+	{
+		char name[] = "/tmp/tld-test-XXXXXX";
+		int fd = mkstemp(name);
+		REQUIRE(fd >= 0);
+		path = name;
+		REQUIRE(write(fd, content.data(), content.size()) ==
+			static_cast<ssize_t>(content.size()));
+		close(fd);
+	}
+	~temp_file() { unlink(path.c_str()); }
+	std::string read() const
+	{
+		std::string s;
+		FILE *f = std::fopen(path.c_str(), "r");
+		REQUIRE(f != nullptr);
+		char buf[4096];
+		std::size_t n;
+		while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+			s.append(buf, n);
+		std::fclose(f);
+		return s;
+	}
 };
 
-result run(const std::string &args)
+struct result {
+	int status;
+	std::string out;	// standard output
+	std::string err;	// standard error
+	std::string all() const { return out + err; }
+};
+
+// Run a shell command line; its standard error goes to a file of its own.
+result shell(const std::string &cmdline)
 {
-	const char *tldctl = std::getenv("TLDCTL");
-	REQUIRE(tldctl != nullptr);
-	std::string cmd = std::string(tldctl) + " " + args + " 2>&1";
+	temp_file err;
+	std::string cmd = cmdline + " 2>" + err.path;
 	FILE *p = popen(cmd.c_str(), "r");
 	REQUIRE(p != nullptr);
 	std::string out;
@@ -34,10 +74,53 @@ result run(const std::string &args)
 	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
 		out.append(buf, n);
 	int st = pclose(p);
-	return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+	return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out, err.read()};
 }
 
-// A pinned map that disappears with the test.
+result run(const std::string &args)
+{
+	return shell(env("TLDCTL") + " " + args + " </dev/null");
+}
+
+// A JSON document as json_flat.py prints it: path -> "TYPE" for arrays and
+// objects with their size, "TYPE VALUE" for scalars (strings in UTF-8).
+using flat = std::map<std::string, std::string>;
+
+flat parse_json(const std::string &json)
+{
+	temp_file in(json);
+	auto r = shell(env("PYTHON3") + " " + env("JSON_FLAT") + " <" + in.path);
+	INFO("JSON: " << json << "\nchecker: " << r.err);
+	REQUIRE(r.status == 0);
+	flat f;
+	std::istringstream lines(r.out);
+	std::string line;
+	while (std::getline(lines, line)) {
+		auto sp = line.find(' ');
+		REQUIRE(sp != std::string::npos);
+		f[line.substr(0, sp)] = line.substr(sp + 1);
+	}
+	return f;
+}
+
+std::string get(const flat &f, const std::string &path)
+{
+	auto it = f.find(path);
+	return it == f.end() ? "(missing)" : it->second;
+}
+
+// The index of the element of `array` whose `field` is `want`, or -1.
+int index_of(const flat &f, const std::string &array, const std::string &field,
+	     const std::string &want)
+{
+	for (int i = 0; f.count(array + "[" + std::to_string(i) + "]"); ++i)
+		if (get(f, array + "[" + std::to_string(i) + "]." + field) == want)
+			return i;
+	return -1;
+}
+
+std::string num(long long v) { return "number " + std::to_string(v); }
+
 // dump_target running with TLD_MAP set; its threads wait until destruction.
 struct target {
 	pid_t pid = -1;
@@ -45,8 +128,7 @@ struct target {
 	std::vector<std::string> tids;
 	explicit target(const std::string &map_path)
 	{
-		const char *exe = std::getenv("DUMP_TARGET");
-		REQUIRE(exe != nullptr);
+		std::string exe = env("DUMP_TARGET");
 		int in[2], out[2];
 		REQUIRE(pipe2(in, O_CLOEXEC) == 0);
 		REQUIRE(pipe2(out, O_CLOEXEC) == 0);
@@ -56,7 +138,7 @@ struct target {
 			dup2(in[0], 0);
 			dup2(out[1], 1);
 			setenv("TLD_MAP", map_path.c_str(), 1);
-			execl(exe, exe, static_cast<char *>(nullptr));
+			execl(exe.c_str(), exe.c_str(), static_cast<char *>(nullptr));
 			_exit(127);
 		}
 		close(in[0]);
@@ -82,20 +164,50 @@ struct target {
 	}
 };
 
+// What every thread of dump_target publishes, in the order it creates them.
+const char *const published[] = {
+	"dump.tid", "dump.small", "dump.blob", "dump.big", "dump.safe",
+	"dump.\xc3\xbcnicode.\xe2\x86\x92", "dump.\xff\xfe.bad", "dump.\x01tab\t.\\\"",
+};
+constexpr long published_count = sizeof(published) / sizeof(published[0]);
+
+// The TLD object `name` (as JSON writes it) of thread `tid` in a dump.
+std::string tld_at(const flat &f, const std::string &tid, const std::string &name)
+{
+	int t = index_of(f, ".threads", "tid", "number " + tid);
+	REQUIRE(t >= 0);
+	std::string tlds = ".threads[" + std::to_string(t) + "].tlds";
+	int i = index_of(f, tlds, "name", "string " + name);
+	INFO("TLD " << name << " of thread " << tid);
+	REQUIRE(i >= 0);
+	return tlds + "[" + std::to_string(i) + "]";
+}
+
 void check_dump_of(const target &t, const std::string &json)
 {
+	INFO(json);
+	auto f = parse_json(json);
 	REQUIRE(t.tids.size() == 3);
+	CHECK(get(f, ".pid") == num(t.pid));
+	CHECK(get(f, ".threads") == "array 3");	// the main thread publishes nothing
 	for (std::size_t i = 0; i < t.tids.size(); ++i) {
-		INFO("thread " << t.tids[i] << " in " << json);
-		CHECK(json.find("{\"tid\":" + t.tids[i] + ",") != std::string::npos);
-		CHECK(json.find("{\"name\":\"dump.tid\",\"size\":4,\"offset\":8,\"value\":\"" +
-				t.tids[i] + "\"}") != std::string::npos);
-		CHECK(json.find("{\"name\":\"dump.small\",\"size\":2,\"offset\":16,\"value\":\"" +
-				std::to_string(1000 + i) + "\"}") != std::string::npos);
+		INFO("thread " << t.tids[i]);
+		int ti = index_of(f, ".threads", "tid", "number " + t.tids[i]);
+		REQUIRE(ti >= 0);
+		CHECK(get(f, ".threads[" + std::to_string(ti) + "].tlds") ==
+		      "array " + std::to_string(published_count));
+		std::string p = tld_at(f, t.tids[i], "\"dump.tid\"");
+		CHECK(get(f, p + ".size") == num(4));
+		CHECK(get(f, p + ".offset") == num(8));
+		CHECK(get(f, p + ".value") == "number " + t.tids[i]);
+		p = tld_at(f, t.tids[i], "\"dump.small\"");
+		CHECK(get(f, p + ".offset") == num(16));
+		CHECK(get(f, p + ".value") == num(1000 + static_cast<long>(i)));
 		std::string blob = "0x";
 		for (int b = 0; b < 12; ++b)
 			blob += "a" + std::to_string(i);
-		CHECK(json.find("\"value\":\"" + blob + "\"") != std::string::npos);
+		CHECK(get(f, tld_at(f, t.tids[i], "\"dump.blob\"") + ".value") ==
+		      "string \"" + blob + "\"");
 	}
 }
 
@@ -104,16 +216,46 @@ void check_dump_of(const target &t, const std::string &json)
 TEST_CASE("tldctl probe says task local data works on this kernel")
 {
 	auto r = run("probe");
-	INFO(r.out);
+	INFO(r.all());
 	CHECK(r.status == 0);
 	CHECK(r.out.find("task local data works here") != std::string::npos);
 	CHECK(r.out.find("FAIL") == std::string::npos);
 }
 
+TEST_CASE("tldctl probe --json reports each requirement as an object with name and ok and detail")
+{
+	auto r = run("probe --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, ".works") == "bool true");
+	CHECK(get(f, ".kernel").rfind("string \"", 0) == 0);
+	std::string n = get(f, ".requirements");
+	REQUIRE(n.rfind("array ", 0) == 0);
+	int count = std::stoi(n.substr(6));
+	CHECK(count >= 7);
+	for (int i = 0; i < count; ++i) {
+		std::string p = ".requirements[" + std::to_string(i) + "]";
+		INFO(p);
+		CHECK(get(f, p + ".name").rfind("string \"", 0) == 0);
+		CHECK(get(f, p + ".ok").rfind("bool ", 0) == 0);
+		CHECK(get(f, p + ".required").rfind("bool ", 0) == 0);
+		CHECK(get(f, p + ".detail").rfind("string \"", 0) == 0);
+	}
+	int bpffs = index_of(f, ".requirements", "name", "string \"bpffs mounted\"");
+	REQUIRE(bpffs >= 0);
+	CHECK(get(f, ".requirements[" + std::to_string(bpffs) + "].required") == "bool false");
+	CHECK(get(f, ".requirements[" + std::to_string(bpffs) + "].detail") ==
+	      "string \"/sys/fs/bpf\"");
+	int uptr = index_of(f, ".requirements", "name", "string \"task storage with UPTR fields\"");
+	REQUIRE(uptr >= 0);
+	CHECK(get(f, ".requirements[" + std::to_string(uptr) + "].ok") == "bool true");
+}
+
 TEST_CASE("tldctl verify compares every byte of many threads and keys")
 {
 	auto r = run("verify --threads 16 --keys 63");
-	INFO(r.out);
+	INFO(r.all());
 	CHECK(r.status == 0);
 	CHECK(r.out.find("16 threads x 63 TLDs") != std::string::npos);
 	CHECK(r.out.find("all match") != std::string::npos);
@@ -129,12 +271,12 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 	tldtest::pin p(verify.data_map_fd(), "dump-v1");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.out);
+	INFO(r.all());
 	REQUIRE(r.status == 0);
-	CHECK(r.out.find("\"layout\":\"version 1\"") != std::string::npos);
+	CHECK(get(parse_json(r.out), ".layout") == "string \"version 1\"");
 	check_dump_of(t, r.out);
 	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
-	INFO(table.out);
+	INFO(table.all());
 	CHECK(table.status == 0);
 	CHECK(table.out.find("3 threads with task local data") != std::string::npos);
 }
@@ -145,9 +287,9 @@ TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 	tldtest::pin p(b.data_map_fd(), "dump-b");
 	target t(p.path);
 	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.out);
+	INFO(r.all());
 	REQUIRE(r.status == 0);
-	CHECK(r.out.find("\"layout\":\"variant B\"") != std::string::npos);
+	CHECK(get(parse_json(r.out), ".layout") == "string \"variant B\"");
 	check_dump_of(t, r.out);
 }
 
@@ -161,19 +303,275 @@ TEST_CASE("tldctl dump explains what is wrong with its arguments")
 	std::string self = std::to_string(getpid());
 	auto r = run("dump --pid 2147483 --map " + good.path);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("no such process") != std::string::npos);
+	CHECK(r.err.find("no such process") != std::string::npos);
 	r = run("dump --pid " + self + " --map " + good.path + "-missing");
 	CHECK(r.status == 3);
-	CHECK(r.out.find("no map pinned there") != std::string::npos);
+	CHECK(r.err.find("no map pinned there") != std::string::npos);
 	r = run("dump --pid " + self + " --map " + array.path);
+	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("not a task storage map") != std::string::npos);
+	CHECK(r.err.find(array.path + " is an array map, not a task storage map") !=
+	      std::string::npos);
 	r = run("dump --pid " + self + " --map " + c.path);
 	CHECK(r.status == 3);
-	CHECK(r.out.find("layout tldctl does not read") != std::string::npos);
+	CHECK(r.err.find("layout tldctl does not read") != std::string::npos);
+	r = run("dump --pid " + self + " --map /sys/fs/bpf");
+	INFO(r.err);
+	CHECK(r.status == 3);
+	CHECK(r.err.find("/sys/fs/bpf is a directory, not a pinned map") != std::string::npos);
 	r = run("dump --pid " + self);
 	CHECK(r.status == 2);
 	r = run("frobnicate");
 	CHECK(r.status == 2);
 	CHECK(run("--help").status == 0);
+}
+
+TEST_CASE("tldctl options take their values as --name=VALUE or --name VALUE or -n VALUE")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "options");
+	target t(p.path);
+	std::string pid = std::to_string(t.pid);
+	auto ref = run("dump --pid " + pid + " --map " + p.path + " --json");
+	INFO(ref.all());
+	REQUIRE(ref.status == 0);
+	check_dump_of(t, ref.out);
+	for (const std::string &args : {
+		     "dump --pid=" + pid + " --map=" + p.path + " --json",
+		     "dump -p " + pid + " -m " + p.path + " -j",
+		     "dump -p" + pid + " -m" + p.path + " -j",
+		     "dump --json --map " + p.path + " --pid " + pid,
+	     }) {
+		auto r = run(args);
+		INFO(args << "\n" << r.all());
+		CHECK(r.status == 0);
+		CHECK(r.out == ref.out);
+	}
+	auto v = run("verify --threads=3 --keys=5");
+	INFO(v.all());
+	CHECK(v.status == 0);
+	CHECK(v.out.find("3 threads x 5 TLDs") != std::string::npos);
+	v = run("verify -t 2 -k 4");
+	CHECK(v.status == 0);
+	CHECK(v.out.find("2 threads x 4 TLDs") != std::string::npos);
+	auto ps = run("ps --map=" + p.path + " --json");
+	INFO(ps.all());
+	CHECK(ps.status == 0);
+	CHECK(ps.out == run("ps -j -m " + p.path).out);
+}
+
+TEST_CASE("tldctl help CMD and tldctl CMD --help print the same usage on stdout")
+{
+	for (const char *cmd : {"probe", "verify", "dump", "ps"}) {
+		INFO(cmd);
+		auto a = run(std::string("help ") + cmd);
+		auto b = run(std::string(cmd) + " --help");
+		auto c = run(std::string(cmd) + " -h");
+		INFO(a.all() << "\n" << b.all());
+		CHECK(a.status == 0);
+		CHECK(b.status == 0);
+		CHECK(c.status == 0);
+		CHECK(a.err.empty());
+		CHECK(b.err.empty());
+		CHECK(a.out.rfind(std::string("usage: tldctl ") + cmd, 0) == 0);
+		CHECK(a.out == b.out);
+		CHECK(a.out == c.out);
+	}
+	auto all = run("--help");
+	INFO(all.all());
+	CHECK(all.status == 0);
+	CHECK(all.err.empty());
+	CHECK(run("help").out == all.out);
+	CHECK(run("-h").out == all.out);
+	for (const char *cmd : {"probe", "verify", "dump", "ps", "help"})
+		CHECK(all.out.find(std::string("tldctl ") + cmd) != std::string::npos);
+	auto v = run("--version");
+	CHECK(v.status == 0);
+	CHECK(v.out.rfind("tldctl ", 0) == 0);
+}
+
+TEST_CASE("tldctl usage errors exit 2 with a message and the command's usage on stderr")
+{
+	std::string map = "/sys/fs/bpf/tld-test-usage-" + std::to_string(getpid());
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"dump --bogus --pid 1 --map " + map, "dump"},
+		{"dump --pid", "dump"},
+		{"dump --pid 1 --map", "dump"},
+		{"dump --pid x --map " + map, "dump"},
+		{"dump --pid=0 --map " + map, "dump"},
+		{"dump --map " + map, "dump"},
+		{"dump --pid 1", "dump"},
+		{"dump --pid 1 --map " + map + " extra", "dump"},
+		{"dump -x --pid 1 --map " + map, "dump"},
+		{"dump --json=yes --pid 1 --map " + map, "dump"},
+		{"verify --threads 0", "verify"},
+		{"verify --keys 64", "verify"},
+		{"verify --threads", "verify"},
+		{"probe extra", "probe"},
+		{"probe --bogus", "probe"},
+		{"ps", "ps"},
+		{"ps --map " + map + " --pid 1", "ps"},
+		{"", ""},
+		{"frobnicate", ""},
+		{"--bogus", ""},
+		{"help frobnicate", ""},
+	};
+	for (const auto &[args, cmd] : cases) {
+		auto usage = run(cmd.empty() ? "--help" : "help " + cmd);
+		REQUIRE(usage.status == 0);
+		auto r = run(args);
+		INFO("tldctl " << args << "\nstdout: " << r.out << "\nstderr: " << r.err);
+		CHECK(r.status == 2);
+		CHECK(r.out.empty());
+		CHECK(r.err.rfind("tldctl", 0) == 0);	// a message first
+		CHECK(r.err.find(usage.out) != std::string::npos);
+	}
+}
+
+TEST_CASE("tldctl dump --json writes integers as numbers and large ones as strings and names as UTF-8")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "json");
+	target t(p.path);
+	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	const std::string tid = t.tids.at(1);
+	CHECK(get(f, tld_at(f, tid, "\"dump.tid\"") + ".value") == "number " + tid);
+	CHECK(get(f, tld_at(f, tid, "\"dump.big\"") + ".value") ==
+	      "string \"18364758544493064720\"");
+	CHECK(get(f, tld_at(f, tid, "\"dump.safe\"") + ".value") == "number 9007199254740991");
+	// Valid UTF-8 as it is, not escaped byte by byte.
+	std::string utf8 = tld_at(f, tid, "\"dump.\xc3\xbcnicode.\xe2\x86\x92\"");
+	CHECK(get(f, utf8 + ".value") == num(1));
+	CHECK(f.count(utf8 + ".name_hex") == 0);
+	CHECK(r.out.find("\"dump.\xc3\xbcnicode.\xe2\x86\x92\"") != std::string::npos);
+	// Bytes that are not UTF-8: U+FFFD each in the name, every byte in name_hex.
+	std::string bad = tld_at(f, tid, "\"dump.\xef\xbf\xbd\xef\xbf\xbd.bad\"");
+	CHECK(get(f, bad + ".name_hex") == "string \"64756d702efffe2e626164\"");
+	CHECK(get(f, bad + ".value") == num(2));
+	// Control characters, quote and backslash escaped as JSON requires.
+	std::string ctl = tld_at(f, tid, "\"dump.\\u0001tab\\t.\\\\\\\"\"");
+	CHECK(get(f, ctl + ".value") == num(3));
+	CHECK(r.out.find("\"dump.\\u0001tab\\t.\\\\\\\"\"") != std::string::npos);
+	// The table: UTF-8 as it is, other bytes and control characters as \xHH.
+	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
+	INFO(table.all());
+	REQUIRE(table.status == 0);
+	CHECK(table.out.find("dump.\xc3\xbcnicode.\xe2\x86\x92 ") != std::string::npos);
+	CHECK(table.out.find("dump.\\xff\\xfe.bad ") != std::string::npos);
+	CHECK(table.out.find("dump.\\x01tab\\x09.\\\" ") != std::string::npos);
+	CHECK(table.out.find("18364758544493064720") != std::string::npos);
+}
+
+TEST_CASE("tldctl names a pinned program as such and a path outside bpffs as not in a bpf filesystem")
+{
+	tldtest::odd_maps odd;
+	tldtest::pin prog(odd.prog(), "prog");
+	temp_file plain("not a map");
+	std::string self = std::to_string(getpid());
+	for (const std::string &cmd : {"dump --pid " + self + " --map ", std::string("ps --map ")}) {
+		auto r = run(cmd + prog.path);
+		INFO(cmd << prog.path << "\n" << r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(prog.path + " is a program, not a map") != std::string::npos);
+		r = run(cmd + plain.path);
+		INFO(cmd << plain.path << "\n" << r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + " is not in a bpf filesystem") != std::string::npos);
+		CHECK(r.err.find("permission denied") == std::string::npos);
+		r = run(cmd + plain.path + "-missing");
+		INFO(r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + "-missing is not in a bpf filesystem") !=
+		      std::string::npos);
+		r = run(cmd + plain.path + "-dir/map");
+		INFO(r.all());
+		CHECK(r.status == 3);
+		CHECK(r.err.find(plain.path + "-dir/map: no such directory " + plain.path + "-dir") !=
+		      std::string::npos);
+	}
+}
+
+TEST_CASE("tldctl dump of a thread that is not the process leader dumps the thread's process")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "dump-thread");
+	target t(p.path);
+	const std::string tid = t.tids.at(0);
+	REQUIRE(tid != std::to_string(t.pid));
+	auto r = run("dump --pid " + tid + " --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	check_dump_of(t, r.out);
+	CHECK(get(parse_json(r.out), ".named_tid") == "number " + tid);
+	auto table = run("dump --pid " + tid + " --map " + p.path);
+	INFO(table.all());
+	CHECK(table.status == 0);
+	CHECK(table.out.find("thread " + tid + " of process " + std::to_string(t.pid)) !=
+	      std::string::npos);
+	CHECK(table.out.find("3 threads with task local data") != std::string::npos);
+	// The leader itself names no thread.
+	auto leader = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
+	REQUIRE(leader.status == 0);
+	CHECK(parse_json(leader.out).count(".named_tid") == 0);
+}
+
+TEST_CASE("tldctl ps lists every process and thread that publishes in a map with its TLD count")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::reader b(tldtest::reader::proto_b);
+	tldtest::pin p(verify.data_map_fd(), "ps-v1");
+	tldtest::pin pb(b.data_map_fd(), "ps-b");
+	auto none = run("ps --map " + p.path + " --json");
+	INFO(none.all());
+	REQUIRE(none.status == 0);
+	CHECK(get(parse_json(none.out), ".processes") == "array 0");
+	target t1(p.path), t2(p.path), tb(pb.path);
+	auto r = run("ps --map " + p.path + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, ".layout") == "string \"version 1\"");
+	CHECK(get(f, ".processes") == "array 2");	// not tb, not this process
+	auto table = run("ps --map " + p.path);
+	INFO(table.all());
+	REQUIRE(table.status == 0);
+	CHECK(table.out.find("2 processes, 6 threads") != std::string::npos);
+	for (const target *t : {&t1, &t2}) {
+		std::string pid = std::to_string(t->pid);
+		int i = index_of(f, ".processes", "pid", num(t->pid));
+		INFO("process " << pid);
+		REQUIRE(i >= 0);
+		std::string pp = ".processes[" + std::to_string(i) + "]";
+		CHECK(get(f, pp + ".comm") == "string \"dump-target\"");
+		CHECK(get(f, pp + ".threads") == "array 3");
+		for (std::size_t k = 0; k < t->tids.size(); ++k) {
+			const std::string &tid = t->tids[k];
+			const std::string comm = "dump-worker-" + std::to_string(k);
+			int j = index_of(f, pp + ".threads", "tid", "number " + tid);
+			INFO("thread " << tid);
+			REQUIRE(j >= 0);
+			std::string tp = pp + ".threads[" + std::to_string(j) + "]";
+			CHECK(get(f, tp + ".tlds") == num(published_count));
+			CHECK(get(f, tp + ".comm") == "string \"" + comm + "\"");
+			std::ostringstream row;
+			row << pid << " " << tid << " " << comm << " " << published_count;
+			std::string squeezed;
+			for (char c : table.out)
+				if (c != ' ' || squeezed.empty() || squeezed.back() != ' ')
+					squeezed += c;
+			CHECK(squeezed.find(row.str() + "\n") != std::string::npos);
+		}
+	}
+	auto rb = run("ps --map " + pb.path + " --json");
+	INFO(rb.all());
+	REQUIRE(rb.status == 0);
+	auto fb = parse_json(rb.out);
+	CHECK(get(fb, ".layout") == "string \"variant B\"");
+	CHECK(get(fb, ".processes") == "array 1");
+	CHECK(get(fb, ".processes[0].pid") == num(tb.pid));
+	CHECK(get(fb, ".processes[0].threads") == "array 3");
+	CHECK(get(fb, ".processes[0].threads[0].tlds") == num(published_count));
 }

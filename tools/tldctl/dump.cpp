@@ -2,8 +2,6 @@
 // TLDs, read through a pinned task storage map by a BPF task iterator.
 // Works for any writer of the layout (libtld or another), for version 1 and
 // variant B maps.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/types.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,10 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "detect.hpp"
 #include "parse.hpp"
-#include "tld_verify.h"
-#include "tld_verify.skel.h"
+#include "text.hpp"
+#include "tld_dump.h"
 #include "tldctl.hpp"
 
 namespace tldctl {
@@ -27,30 +24,9 @@ struct thread_dump {
 	parsed tlds;
 };
 
-std::string json_string(const std::string &s)
+std::string comm_of(const tld_dump_head &h)
 {
-	std::string o = "\"";
-	for (unsigned char c : s) {
-		if (c == '"' || c == '\\') {
-			o += '\\';
-			o += static_cast<char>(c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			char buf[8];
-			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-			o += buf;
-		} else {
-			o += static_cast<char>(c);
-		}
-	}
-	return o + "\"";
-}
-
-std::string printable(const std::string &s)
-{
-	std::string o;
-	for (unsigned char c : s)
-		o += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
-	return o;
+	return std::string(h.comm, strnlen(h.comm, sizeof(h.comm)));
 }
 
 // Split the iterator's output into per-thread records.
@@ -97,41 +73,91 @@ bool split_records(const std::vector<std::uint8_t> &buf, std::vector<thread_dump
 	return true;
 }
 
-void print_table(long pid, const char *path, const char *layout,
+// The process that thread `tid` belongs to, from the Tgid line of
+// /proc/TID/status: 0 with `tgid` set, or -ESRCH.  Without /proc, a thread
+// that kill(2) finds is taken for its process.
+int process_of(long tid, long &tgid)
+{
+	char path[64];
+	std::snprintf(path, sizeof(path), "/proc/%ld/status", tid);
+	if (FILE *f = std::fopen(path, "re")) {
+		char line[256];
+		long found = -1;
+		while (found < 0 && std::fgets(line, sizeof(line), f))
+			if (std::sscanf(line, "Tgid: %ld", &found) != 1)
+				found = -1;
+		std::fclose(f);
+		if (found > 0) {
+			tgid = found;
+			return 0;
+		}
+		return -ESRCH;	// gone while reading
+	}
+	if (kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH)
+		return -ESRCH;
+	tgid = tid;
+	return 0;
+}
+
+// "process 42" or "thread 43 of process 42": what the operator named.
+std::string named_as(long pid, long named)
+{
+	if (named == pid)
+		return "process " + std::to_string(pid);
+	return "thread " + std::to_string(named) + " of process " + std::to_string(pid);
+}
+
+void print_table(long pid, long named, const char *path, const char *layout,
 		 const std::vector<thread_dump> &threads)
 {
-	std::printf("process %ld, map %s (%s layout): %zu thread%s with task local data\n", pid,
-		    path, layout, threads.size(), threads.size() == 1 ? "" : "s");
+	std::printf("%s, map %s (%s layout): %zu thread%s with task local data\n",
+		    named_as(pid, named).c_str(), table_text(path).c_str(), layout, threads.size(),
+		    threads.size() == 1 ? "" : "s");
 	if (threads.empty())
 		return;
 	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
 	for (const auto &t : threads) {
-		std::string comm = printable(std::string(t.head.comm, strnlen(t.head.comm, 16)));
+		std::string comm = pad(table_text(comm_of(t.head)), 16);
 		if (t.tlds.entries.empty())
-			std::printf("%-8u %-16s %-40s\n", t.head.tid, comm.c_str(), "(none published)");
+			std::printf("%-8u %s %s\n", t.head.tid, comm.c_str(), "(none published)");
 		for (const auto &e : t.tlds.entries)
-			std::printf("%-8u %-16s %-40s %6zu  %s\n", t.head.tid, comm.c_str(),
-				    printable(e.name).c_str(), e.size,
+			std::printf("%-8u %s %s %6zu  %s\n", t.head.tid, comm.c_str(),
+				    pad(table_text(e.name), 40).c_str(), e.size,
 				    e.truncated ? "(runs past the page)" : format_value(e.value).c_str());
 		for (const auto &p : t.tlds.problems)
-			std::printf("%-8u %-16s warning: %s\n", t.head.tid, comm.c_str(), p.c_str());
+			std::printf("%-8u %s warning: %s\n", t.head.tid, comm.c_str(), p.c_str());
 	}
 }
 
-void print_json(long pid, const char *path, const char *layout,
+// A TLD's value in JSON: integers as numbers (json_u64()), other values as
+// the hex string of the table, null when the value runs past the page.
+std::string json_value(const tld_entry &e)
+{
+	std::uint64_t n;
+	if (e.truncated)
+		return "null";
+	if (as_integer(e.value, n))
+		return json_u64(n);
+	return json_string(format_value(e.value));
+}
+
+void print_json(long pid, long named, const char *path, const char *layout,
 		const std::vector<thread_dump> &threads)
 {
-	std::printf("{\"pid\":%ld,\"map\":%s,\"layout\":\"%s\",\"threads\":[", pid,
-		    json_string(path).c_str(), layout);
+	std::printf("{\"pid\":%ld,", pid);
+	if (named != pid)
+		std::printf("\"named_tid\":%ld,", named);
+	std::printf("%s,\"layout\":\"%s\",\"threads\":[", json_text_member("map", path).c_str(),
+		    layout);
 	for (std::size_t i = 0; i < threads.size(); ++i) {
 		const auto &t = threads[i];
-		std::printf("%s{\"tid\":%u,\"comm\":%s,\"tlds\":[", i ? "," : "", t.head.tid,
-			    json_string(std::string(t.head.comm, strnlen(t.head.comm, 16))).c_str());
+		std::printf("%s{\"tid\":%u,%s,\"tlds\":[", i ? "," : "", t.head.tid,
+			    json_text_member("comm", comm_of(t.head)).c_str());
 		for (std::size_t j = 0; j < t.tlds.entries.size(); ++j) {
 			const auto &e = t.tlds.entries[j];
-			std::printf("%s{\"name\":%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}",
-				    j ? "," : "", json_string(e.name).c_str(), e.size, e.page_off,
-				    e.truncated ? "null" : json_string(format_value(e.value)).c_str());
+			std::printf("%s{%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}", j ? "," : "",
+				    json_text_member("name", e.name).c_str(), e.size, e.page_off,
+				    json_value(e).c_str());
 		}
 		std::printf("],\"problems\":[");
 		for (std::size_t j = 0; j < t.tlds.problems.size(); ++j)
@@ -141,112 +167,45 @@ void print_json(long pid, const char *path, const char *layout,
 	std::printf("]}\n");
 }
 
-} // namespace
-
-int cmd_dump(int argc, char **argv)
+int run_dump(const command &self, int argc, char **argv)
 {
 	long pid = -1;
 	const char *path = nullptr;
 	bool json = false;
-	for (int i = 1; i < argc; ++i) {
-		std::string a = argv[i];
-		if (a == "--pid" && i + 1 < argc) {
-			if (!parse_count(argv[++i], 1, 0x3fffffff, pid)) {
-				std::fprintf(stderr, "tldctl dump: --pid takes a process id\n");
-				return exit_usage;
-			}
-		} else if (a == "--map" && i + 1 < argc) {
-			path = argv[++i];
-		} else if (a == "--json") {
-			json = true;
-		} else {
-			std::fprintf(stderr, "tldctl dump: unknown argument '%s'\n", a.c_str());
-			return exit_usage;
-		}
-	}
-	if (pid < 0 || !path) {
-		std::fprintf(stderr, "usage: tldctl dump --pid PID --map PATH [--json]\n");
-		return exit_usage;
-	}
-	if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", pid);
+	int r = parse_options(self, argc, argv,
+			      {{"pid", required_argument, nullptr, 'p'},
+			       {"map", required_argument, nullptr, 'm'},
+			       {"json", no_argument, nullptr, 'j'}},
+			      [&](int v, const char *arg) -> std::string {
+				      if (v == 'p' && !parse_count(arg, 1, 0x3fffffff, pid))
+					      return "--pid takes a process id, not '" + std::string(arg) + "'";
+				      if (v == 'm')
+					      path = arg;
+				      if (v == 'j')
+					      json = true;
+				      return "";
+			      });
+	if (r >= 0)
+		return r;
+	if (pid < 0)
+		return usage_error(self, "--pid is required");
+	if (!path)
+		return usage_error(self, "--map is required");
+	// A thread id names the thread's process: the task iterator lists the
+	// threads of a process given by its leader, and none for another tid.
+	long named = pid;
+	if (process_of(named, pid) != 0) {
+		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", named);
 		return exit_error;
 	}
-	int map_fd = bpf_obj_get(path);
-	if (map_fd < 0) {
-		int err = errno;
-		std::fprintf(stderr, "tldctl dump: %s: %s\n", path,
-			     err == ENOENT ? "no map pinned there"
-			     : err == EACCES || err == EPERM ? "permission denied"
-			     : err == EINVAL ? "not a pinned BPF map (is bpffs mounted?)"
-					     : std::strerror(err));
-		return exit_error;
-	}
-	bpf_map_info info;
-	tld::variant kind;
-	if (int err = tld::detect::inspect(map_fd, info, kind)) {
-		if (err == -EINVAL && info.type != BPF_MAP_TYPE_TASK_STORAGE)
-			std::fprintf(stderr, "tldctl dump: %s is not a task storage map (type %u)\n",
-				     path, info.type);
-		else
-			std::fprintf(stderr,
-				     "tldctl dump: %s is a task storage map of a layout tldctl does "
-				     "not read (value of %u bytes; version 1 and variant B are known)\n",
-				     path, info.value_size);
-		close(map_fd);
-		return exit_error;
-	}
-	const bool b = kind == tld::variant::b;
+	int map_fd;
+	bool b;
+	if (int err = open_pinned_map("dump", path, map_fd, b))
+		return err;
 
-	tld_verify *skel = tld_verify__open();
-	if (!skel) {
-		std::fprintf(stderr, "tldctl dump: %s\n", bpf_error_text(errno).c_str());
-		close(map_fd);
-		return exit_error;
-	}
-	bpf_program__set_autoload(skel->progs.tld_verify_read, false);
-	bpf_program__set_autoload(b ? skel->progs.tld_dump_v1 : skel->progs.tld_dump_b, false);
-	int err = bpf_map__reuse_fd(b ? skel->maps.dump_map_b : skel->maps.tld_data_map, map_fd);
-	if (!err)
-		err = tld_verify__load(skel);
-	close(map_fd);
-	if (err) {
-		std::fprintf(stderr, "tldctl dump: loading the iterator: %s\n",
-			     bpf_error_text(err).c_str());
-		tld_verify__destroy(skel);
-		return exit_error;
-	}
-	union bpf_iter_link_info linfo;
-	std::memset(&linfo, 0, sizeof(linfo));
-	linfo.task.pid = static_cast<__u32>(pid);
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
-		    .link_info_len = sizeof(linfo));
-	bpf_link *link = bpf_program__attach_iter(b ? skel->progs.tld_dump_b : skel->progs.tld_dump_v1,
-						  &opts);
-	if (!link) {
-		std::fprintf(stderr, "tldctl dump: attaching the task iterator: %s\n",
-			     bpf_error_text(errno).c_str());
-		tld_verify__destroy(skel);
-		return exit_error;
-	}
-	int iter = bpf_iter_create(bpf_link__fd(link));
 	std::vector<std::uint8_t> buf;
-	if (iter >= 0) {
-		std::uint8_t chunk[16384];
-		ssize_t n;
-		while ((n = read(iter, chunk, sizeof(chunk))) > 0)
-			buf.insert(buf.end(), chunk, chunk + n);
-		err = n < 0 ? errno : 0;
-		close(iter);
-	} else {
-		err = errno;
-	}
-	bpf_link__destroy(link);
-	tld_verify__destroy(skel);
-	if (err) {
-		std::fprintf(stderr, "tldctl dump: reading the iterator: %s\n", std::strerror(err));
-		return exit_error;
-	}
+	if (int err = run_iterator("dump", iterator::dump, map_fd, b, static_cast<__u32>(pid), buf))
+		return err;
 	std::vector<thread_dump> threads;
 	std::string problem;
 	if (!split_records(buf, threads, problem)) {
@@ -255,10 +214,28 @@ int cmd_dump(int argc, char **argv)
 	}
 	const char *layout = b ? "variant B" : "version 1";
 	if (json)
-		print_json(pid, path, layout, threads);
+		print_json(pid, named, path, layout, threads);
 	else
-		print_table(pid, path, layout, threads);
+		print_table(pid, named, path, layout, threads);
 	return exit_ok;
 }
+
+} // namespace
+
+const command dump_command = {
+	"dump",
+	"dump -p PID -m PATH [-j]",
+	"every thread of a process and its TLDs, through a pinned map",
+	"Lists every thread of process PID that has an element in the task\n"
+	"storage map pinned at PATH, and each TLD the process published, by name,\n"
+	"size and value.  Version 1 and variant B maps are read.  A PID that is a\n"
+	"thread of another process names that process (the output says so).\n"
+	"\n"
+	"  -p, --pid PID     the process, or one of its threads\n"
+	"  -m, --map PATH    the pinned task storage map, in a bpf filesystem\n"
+	"  -j, --json        one JSON object instead of the table\n"
+	"  -h, --help        show this text\n",
+	run_dump,
+};
 
 } // namespace tldctl

@@ -1,5 +1,5 @@
-// tldctl: check a kernel for task local data, verify libtld end to end, and
-// dump the TLDs of a live process.
+// tldctl: check a kernel for task local data, verify libtld end to end, list
+// who publishes in a map and dump the TLDs of a live process.
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "tldctl.hpp"
 
@@ -47,7 +48,8 @@ std::string bpf_error_text(int err)
 
 bool parse_count(const char *s, long min, long max, long &out)
 {
-	if (!s || !*s)
+	// Digits only: strtol would also take blanks and a sign.
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	char *end = nullptr;
 	errno = 0;
@@ -62,19 +64,41 @@ bool parse_count(const char *s, long min, long max, long &out)
 
 namespace {
 
-int usage(FILE *to)
+const tldctl::command *const commands[] = {
+	&tldctl::probe_command,
+	&tldctl::verify_command,
+	&tldctl::dump_command,
+	&tldctl::ps_command,
+};
+
+const tldctl::command *find_command(const char *name)
 {
-	std::fprintf(to,
-		     "usage: tldctl probe\n"
-		     "       tldctl verify [--threads N] [--keys K]\n"
-		     "       tldctl dump --pid PID --map PATH [--json]\n"
-		     "       tldctl --help | --version\n"
-		     "\n"
-		     "  probe   check that this kernel supports task local data, and why not\n"
-		     "  verify  threads write TLDs through libtld, BPF reads them, compare\n"
-		     "  dump    every thread of process PID and its TLDs, read through the\n"
-		     "          task storage map pinned at PATH\n");
-	return to == stdout ? tldctl::exit_ok : tldctl::exit_usage;
+	for (const auto *c : commands)
+		if (!std::strcmp(c->name, name))
+			return c;
+	return nullptr;
+}
+
+std::string global_usage()
+{
+	std::string s;
+	for (const auto *c : commands)
+		s += std::string(s.empty() ? "usage: " : "       ") + "tldctl " + c->synopsis + "\n";
+	s += "       tldctl help [COMMAND]\n"
+	     "       tldctl -h | --help | -V | --version\n\n";
+	for (const auto *c : commands) {
+		char line[160];
+		std::snprintf(line, sizeof(line), "  %-8s %s\n", c->name, c->summary);
+		s += line;
+	}
+	s += "\n'tldctl help COMMAND' or 'tldctl COMMAND --help' shows a command's options.\n";
+	return s;
+}
+
+int global_usage_error(const std::string &message)
+{
+	std::fprintf(stderr, "tldctl: %s\n%s", message.c_str(), global_usage().c_str());
+	return tldctl::exit_usage;
 }
 
 // libbpf's own messages would repeat what tldctl says; TLDCTL_VERBOSE shows them.
@@ -91,20 +115,32 @@ int main(int argc, char **argv)
 {
 	libbpf_set_print(quiet_libbpf);
 	if (argc < 2)
-		return usage(stderr);
+		return global_usage_error("no command given");
 	const char *cmd = argv[1];
-	if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help"))
-		return usage(stdout);
-	if (!std::strcmp(cmd, "--version")) {
+	if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
+		if (argc == 2 || std::strcmp(cmd, "help")) {
+			if (argc > 2)
+				return global_usage_error(std::string("unexpected argument '") + argv[2] + "'");
+			std::fputs(global_usage().c_str(), stdout);
+			return tldctl::exit_ok;
+		}
+		if (argc > 3)
+			return global_usage_error(std::string("unexpected argument '") + argv[3] + "'");
+		const tldctl::command *c = find_command(argv[2]);
+		if (!c)
+			return global_usage_error(std::string("no command '") + argv[2] + "'");
+		std::fputs(tldctl::usage_text(*c).c_str(), stdout);
+		return tldctl::exit_ok;
+	}
+	if (!std::strcmp(cmd, "--version") || !std::strcmp(cmd, "-V")) {
+		if (argc > 2)
+			return global_usage_error(std::string("unexpected argument '") + argv[2] + "'");
 		std::printf("tldctl %s\n", TLDCTL_VERSION);
 		return tldctl::exit_ok;
 	}
-	if (!std::strcmp(cmd, "probe"))
-		return tldctl::cmd_probe(argc - 1, argv + 1);
-	if (!std::strcmp(cmd, "verify"))
-		return tldctl::cmd_verify(argc - 1, argv + 1);
-	if (!std::strcmp(cmd, "dump"))
-		return tldctl::cmd_dump(argc - 1, argv + 1);
-	std::fprintf(stderr, "tldctl: unknown command '%s'\n", cmd);
-	return usage(stderr);
+	if (const tldctl::command *c = find_command(cmd))
+		return c->run(*c, argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return global_usage_error(std::string("unknown option '") + cmd + "'");
+	return global_usage_error(std::string("unknown command '") + cmd + "'");
 }

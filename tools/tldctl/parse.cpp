@@ -18,7 +18,11 @@ parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8
 		out.problems.push_back("metadata page too short");
 		return out;
 	}
-	std::size_t cnt = meta[0];	// readers use the low byte of the count
+	// Readers use the low byte of the u16 count (its first byte only on
+	// little-endian hosts), as <tld/tld.bpf.h> and the ps iterator do.
+	std::uint16_t cnt16;
+	std::memcpy(&cnt16, meta.data() + offsetof(tld_meta_u, cnt), sizeof(cnt16));
+	std::size_t cnt = cnt16 & 0xff;
 	if (cnt > TLD_LAYOUT_SLOTS) {
 		out.problems.push_back("count " + std::to_string(cnt) + " above " +
 				       std::to_string(TLD_LAYOUT_SLOTS));
@@ -58,13 +62,23 @@ parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8
 	return out;
 }
 
+bool as_integer(const std::vector<std::uint8_t> &v, std::uint64_t &n)
+{
+	// In the host's byte order: the writer runs on this machine.
+	switch (v.size()) {
+	case 1: n = v[0]; return true;
+	case 2: { std::uint16_t x; std::memcpy(&x, v.data(), 2); n = x; return true; }
+	case 4: { std::uint32_t x; std::memcpy(&x, v.data(), 4); n = x; return true; }
+	case 8: std::memcpy(&n, v.data(), 8); return true;
+	default: return false;
+	}
+}
+
 std::string format_value(const std::vector<std::uint8_t> &v)
 {
-	if (v.size() == 1 || v.size() == 2 || v.size() == 4 || v.size() == 8) {
-		std::uint64_t n = 0;
-		std::memcpy(&n, v.data(), v.size());	// little-endian, like the writer
+	std::uint64_t n;
+	if (as_integer(v, n))
 		return std::to_string(n);
-	}
 	static const char hex[] = "0123456789abcdef";
 	std::string s = "0x";
 	for (std::uint8_t b : v) {

@@ -30,8 +30,12 @@ struct parsed {
 parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8_t> data,
 		  std::uint64_t start);
 
-// A value as text: integers of 1, 2, 4 and 8 bytes as unsigned decimal,
-// anything else as hex.
+// True, with the value in `n`, when `v` is shown as an integer: a value of 1,
+// 2, 4 or 8 bytes, unsigned, in the byte order of the host (the writer's).
+bool as_integer(const std::vector<std::uint8_t> &v, std::uint64_t &n);
+
+// A value as text: integers (as_integer()) as unsigned decimal, anything
+// else as hex.
 std::string format_value(const std::vector<std::uint8_t> &v);
 
 } // namespace tldctl

@@ -13,10 +13,12 @@
 #include <cstring>
 #include <linux/types.h>
 #include <string>
+#include <vector>
 
 #include "tld/tld.h"
 #include "tld_verify.h"
 #include "tld_verify.skel.h"
+#include "text.hpp"
 #include "tldctl.hpp"
 
 #ifndef PIDFD_THREAD
@@ -31,12 +33,46 @@ struct verdict {
 	std::string why;	// the reason when not ok, a detail when ok
 };
 
-void report(const char *what, const verdict &v, bool required, int &failures)
+// One line of the report: a requirement and what was found.
+struct requirement {
+	const char *name;
+	verdict v;
+	bool required;	// task local data does not work without it
+};
+
+struct findings {
+	std::vector<requirement> list;
+	int failures = 0;
+};
+
+void report(const char *what, const verdict &v, bool required, findings &f)
 {
-	std::printf("%-34s %s%s%s\n", what, v.ok ? "ok" : (required ? "FAIL" : "missing"),
-		    v.why.empty() ? "" : ": ", v.why.c_str());
+	f.list.push_back({what, v, required});
 	if (!v.ok && required)
-		++failures;
+		++f.failures;
+}
+
+void print_table(const char *kernel, const findings &f)
+{
+	if (kernel)
+		std::printf("%-34s %s\n", "kernel", kernel);
+	for (const auto &r : f.list)
+		std::printf("%-34s %s%s%s\n", r.name, r.v.ok ? "ok" : (r.required ? "FAIL" : "missing"),
+			    r.v.why.empty() ? "" : ": ", r.v.why.c_str());
+	std::printf("%s\n", f.failures ? "task local data does NOT work here"
+				       : "task local data works here");
+}
+
+void print_json(const char *kernel, const findings &f)
+{
+	std::printf("{\"kernel\":%s,\"requirements\":[", kernel ? json_string(kernel).c_str() : "null");
+	for (std::size_t i = 0; i < f.list.size(); ++i) {
+		const auto &r = f.list[i];
+		std::printf("%s{\"name\":%s,\"ok\":%s,\"required\":%s,\"detail\":%s}", i ? "," : "",
+			    json_string(r.name).c_str(), r.v.ok ? "true" : "false",
+			    r.required ? "true" : "false", json_string(r.v.why).c_str());
+	}
+	std::printf("],\"works\":%s}\n", f.failures ? "false" : "true");
 }
 
 verdict check_bpf_syscall()
@@ -93,18 +129,18 @@ verdict check_bpffs()
 
 // Loading the verification object creates a task storage map with UPTR
 // fields; running its syscall program reads a TLD back.
-void check_uptr_and_run(int &failures)
+void check_uptr_and_run(findings &found)
 {
 	tld_verify *skel = tld_verify__open_and_load();
 	if (!skel) {
 		int err = errno;
 		report("task storage with UPTR fields", {false, err == EINVAL || err == ENOTSUP
 				? "the kernel refused a map with UPTR fields (Linux 6.13 or later)"
-				: bpf_error_text(err)}, true, failures);
-		report("syscall program test runs", {false, "not tried: nothing loaded"}, true, failures);
+				: bpf_error_text(err)}, true, found);
+		report("syscall program test runs", {false, "not tried: nothing loaded"}, true, found);
 		return;
 	}
-	report("task storage with UPTR fields", {true, ""}, true, failures);
+	report("task storage with UPTR fields", {true, ""}, true, found);
 
 	verdict run{false, ""};
 	int map_fd = bpf_map__fd(skel->maps.tld_data_map);
@@ -139,40 +175,60 @@ void check_uptr_and_run(int &failures)
 		delete req;
 		tld_map_unregister(map_fd);
 	}
-	report("syscall program test runs", run, true, failures);
+	report("syscall program test runs", run, true, found);
 	tld_verify__destroy(skel);
+}
+
+int run_probe(const command &self, int argc, char **argv)
+{
+	bool json = false;
+	int r = parse_options(self, argc, argv, {{"json", no_argument, nullptr, 'j'}},
+			      [&](int, const char *) {
+				      json = true;
+				      return std::string();
+			      });
+	if (r >= 0)
+		return r;
+	struct utsname u;
+	const char *kernel = uname(&u) == 0 ? u.release : nullptr;
+	findings found;
+	verdict bpf = check_bpf_syscall();
+	report("bpf() available and permitted", bpf, true, found);
+	report("kernel BTF", check_btf(), true, found);
+	report("task storage maps", check_task_storage(), true, found);
+	report("pidfd_open(PIDFD_THREAD)", check_pidfd_thread(), true, found);
+	if (bpf.ok) {
+		check_uptr_and_run(found);
+	} else {
+		report("task storage with UPTR fields", {false, "not tried: bpf() unavailable"}, true,
+		       found);
+		report("syscall program test runs", {false, "not tried: bpf() unavailable"}, true,
+		       found);
+	}
+	report("bpffs mounted", check_bpffs(), false, found);
+	if (json)
+		print_json(kernel, found);
+	else
+		print_table(kernel, found);
+	return found.failures ? exit_failed : exit_ok;
 }
 
 } // namespace
 
-int cmd_probe(int argc, char **argv)
-{
-	(void)argv;
-	if (argc > 1) {
-		std::fprintf(stderr, "tldctl probe: takes no arguments\n");
-		return exit_usage;
-	}
-	struct utsname u;
-	if (uname(&u) == 0)
-		std::printf("%-34s %s\n", "kernel", u.release);
-	int failures = 0;
-	verdict bpf = check_bpf_syscall();
-	report("bpf() available and permitted", bpf, true, failures);
-	report("kernel BTF", check_btf(), true, failures);
-	report("task storage maps", check_task_storage(), true, failures);
-	report("pidfd_open(PIDFD_THREAD)", check_pidfd_thread(), true, failures);
-	if (bpf.ok) {
-		check_uptr_and_run(failures);
-	} else {
-		report("task storage with UPTR fields", {false, "not tried: bpf() unavailable"}, true,
-		       failures);
-		report("syscall program test runs", {false, "not tried: bpf() unavailable"}, true,
-		       failures);
-	}
-	report("bpffs mounted", check_bpffs(), false, failures);
-	std::printf("%s\n", failures ? "task local data does NOT work here"
-				     : "task local data works here");
-	return failures ? exit_failed : exit_ok;
-}
+const command probe_command = {
+	"probe",
+	"probe [-j]",
+	"check that this kernel supports task local data, and why not",
+	"Checks, one line each, what task local data needs from the kernel: bpf()\n"
+	"permitted, kernel BTF, task storage maps, pidfd_open(PIDFD_THREAD), a task\n"
+	"storage map with UPTR fields, a syscall program that reads a TLD back;\n"
+	"and whether bpffs is mounted (not required).  Exits 0 only when task\n"
+	"local data works.\n"
+	"\n"
+	"  -j, --json    one JSON object: the kernel, each requirement (name, ok,\n"
+	"                required, detail) and whether task local data works\n"
+	"  -h, --help    show this text\n",
+	run_probe,
+};
 
 } // namespace tldctl

@@ -106,25 +106,21 @@ outcome check_thread(long t, const std::vector<tld_def> &defs, tld_verify *skel)
 	return o;
 }
 
-} // namespace
-
-int cmd_verify(int argc, char **argv)
+int run_verify(const command &self, int argc, char **argv)
 {
 	long threads = 8, keys = 8;
-	for (int i = 1; i < argc; ++i) {
-		std::string a = argv[i];
-		if ((a == "--threads" || a == "--keys") && i + 1 < argc) {
-			long max = a == "--threads" ? 4096 : TLD_VERIFY_ITEMS;
-			if (!parse_count(argv[++i], 1, max, a == "--threads" ? threads : keys)) {
-				std::fprintf(stderr, "tldctl verify: %s takes a number from 1 to %ld\n",
-					     a.c_str(), max);
-				return exit_usage;
-			}
-		} else {
-			std::fprintf(stderr, "tldctl verify: unknown argument '%s'\n", a.c_str());
-			return exit_usage;
-		}
-	}
+	int r = parse_options(self, argc, argv,
+			      {{"threads", required_argument, nullptr, 't'},
+			       {"keys", required_argument, nullptr, 'k'}},
+			      [&](int v, const char *arg) -> std::string {
+				      long max = v == 't' ? 4096 : TLD_VERIFY_ITEMS;
+				      if (!parse_count(arg, 1, max, v == 't' ? threads : keys))
+					      return std::string(v == 't' ? "--threads" : "--keys") +
+						     " takes a number from 1 to " + std::to_string(max);
+				      return "";
+			      });
+	if (r >= 0)
+		return r;
 
 	std::vector<tld_def> defs;
 	for (long k = 0; k < keys; ++k) {
@@ -177,5 +173,21 @@ int cmd_verify(int argc, char **argv)
 		    bad ? (std::to_string(bad) + " problems").c_str() : "all match");
 	return bad ? exit_failed : exit_ok;
 }
+
+} // namespace
+
+const command verify_command = {
+	"verify",
+	"verify [-t N] [-k K]",
+	"threads write TLDs through libtld, BPF reads them, every byte is compared",
+	"N threads each write K TLDs of assorted sizes through libtld; each thread\n"
+	"then has the verification BPF program look every TLD up by name, twice,\n"
+	"and every byte is compared with what it wrote.  Exits 1 on a mismatch.\n"
+	"\n"
+	"  -t, --threads N   threads, 1 to 4096 (default 8)\n"
+	"  -k, --keys K      TLDs per thread, 1 to 63 (default 8)\n"
+	"  -h, --help        show this text\n",
+	run_verify,
+};
 
 } // namespace tldctl

@@ -104,7 +104,12 @@ fn value_of(record: &str, name: &str) -> Option<(usize, String)> {
     let entry = &record[at..];
     let entry = &entry[..entry.find('}')?];
     let size = entry.split("\"size\":").nth(1)?.split(',').next()?.parse().ok()?;
-    let value = entry.split("\"value\":\"").nth(1)?.split('"').next()?;
+    // Integers are JSON numbers (or strings past 2^53), other values hex strings.
+    let value = entry.split("\"value\":").nth(1)?;
+    let value = match value.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => value.split([',', '}']).next()?,
+    };
     Some((size, value.to_string()))
 }
 

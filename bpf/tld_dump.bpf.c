@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Task iterators of `tldctl dump` and `tldctl ps`.  tld_dump_* copy out the
+ * pages of every thread of one process that has an element in a task local
+ * data map; tld_ps_* report every task of the system that has one, with its
+ * TLD count.  User space points dump_map_v1 (version 1 layout) or dump_map_b
+ * (variant B) at a pinned map with bpf_map__reuse_fd() and loads only the
+ * one program it runs.  Records: tld_dump.h.
+ *
+ * The object reads the wire layout (<tld/tld_layout.h>) as bytes and looks
+ * nothing up by name, so it does not use <tld/tld.bpf.h>: it must accept
+ * the map of any writer of the two layouts.
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+
+#include <tld/tld_layout.h>
+
+#include "tld_dump.h"
+
+#define __uptr __attribute__((btf_type_tag("uptr")))
+
+_Static_assert(sizeof(struct tld_meta_u) == TLD_DUMP_META_BYTES, "metadata page size");
+_Static_assert(sizeof(struct tld_data_u) == TLD_DUMP_DATA_BYTES, "data page size");
+
+/* The map values of the two layouts tldctl reads. */
+struct tld_dump_value_v1 {
+	struct tld_data_u __uptr *data;
+	struct tld_meta_u __uptr *meta;
+};
+
+struct tld_dump_value_b {
+	struct tld_data_u __uptr *data;
+	struct tld_meta_u __uptr *meta;
+	__u16 start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_dump_value_v1);
+} dump_map_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_dump_value_b);
+} dump_map_b SEC(".maps");
+
+/* The few task fields the iterators print, relocated against kernel BTF. */
+struct task_struct {
+	int pid;
+	int tgid;
+	char comm[16];
+	struct task_struct *group_leader;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
+static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *task,
+		      struct tld_data_u *data, struct tld_meta_u *meta, __u32 start)
+{
+	struct task_struct *leader = task->group_leader;
+
+	h->magic = magic;
+	h->tgid = task->tgid;
+	h->tid = task->pid;
+	h->start = start;
+	h->has_meta = meta != 0;
+	h->has_data = data != 0;
+	if (meta) {
+		/* Readers use the low byte of the count, bounded by the slots. */
+		h->count_byte = meta->cnt & 0xff;
+		h->count = h->count_byte > TLD_LAYOUT_SLOTS ? TLD_LAYOUT_SLOTS : h->count_byte;
+	}
+	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+	if (leader)
+		bpf_probe_read_kernel_str(h->leader_comm, sizeof(h->leader_comm), leader->comm);
+}
+
+static int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
+		    struct tld_meta_u *meta, __u32 start)
+{
+	struct tld_dump_head h = {};
+
+	fill_head(&h, TLD_DUMP_MAGIC, task, data, meta, start);
+	bpf_seq_write(seq, &h, sizeof(h));
+	if (meta)
+		bpf_seq_write(seq, meta, TLD_DUMP_META_BYTES);
+	if (data)
+		bpf_seq_write(seq, data, TLD_DUMP_DATA_BYTES);
+	return 0;
+}
+
+static int ps_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
+		  struct tld_meta_u *meta, __u32 start)
+{
+	struct tld_dump_head h = {};
+
+	fill_head(&h, TLD_PS_MAGIC, task, data, meta, start);
+	bpf_seq_write(seq, &h, sizeof(h));
+	return 0;
+}
+
+SEC("iter/task")
+int tld_dump_v1(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_v1 *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
+	if (!v)
+		return 0;
+	return dump_one(ctx->meta->seq, task, v->data, v->meta, 0);
+}
+
+SEC("iter/task")
+int tld_dump_b(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_b *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
+	if (!v)
+		return 0;
+	return dump_one(ctx->meta->seq, task, v->data, v->meta, v->start);
+}
+
+SEC("iter/task")
+int tld_ps_v1(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_v1 *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
+	if (!v)
+		return 0;
+	return ps_one(ctx->meta->seq, task, v->data, v->meta, 0);
+}
+
+SEC("iter/task")
+int tld_ps_b(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tld_dump_value_b *v;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
+	if (!v)
+		return 0;
+	return ps_one(ctx->meta->seq, task, v->data, v->meta, v->start);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
