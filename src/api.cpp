@@ -1,4 +1,7 @@
-// The extern "C" boundary: argument checks, errno, and nothing thrown.
+// The extern "C" boundary: argument checks, errno, nothing thrown, and no
+// cancellation inside the library.
+#include <pthread.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -9,6 +12,23 @@
 #include "tld/tld.h"
 
 namespace {
+
+// Every slow path runs with cancellation disabled: the kernel calls it makes
+// (and libbpf's, such as close() while reading BTF) include cancellation
+// points, and a thread cancelled there would unwind through noexcept frames
+// and terminate the process, or leave the library's lock and state behind.
+// A cancellation pending when the call starts acts at the caller's next
+// cancellation point instead.
+class no_cancel {
+public:
+	no_cancel() noexcept { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_); }
+	~no_cancel() { pthread_setcancelstate(old_, nullptr); }
+	no_cancel(const no_cancel &) = delete;
+	no_cancel &operator=(const no_cancel &) = delete;
+
+private:
+	int old_;
+};
 
 tld_key_t key_of(int v) noexcept
 {
@@ -37,6 +57,7 @@ void *data_slow(tld_key_t key) noexcept
 		return fail(-key.off);
 	if (!tld::keys::is_key(key.off))
 		return fail(EINVAL);
+	no_cancel nc;
 	if (int err = tld::blocks::take())
 		return fail(-err);
 	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
@@ -57,6 +78,7 @@ extern "C" {
 
 TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return key_of(tld::keys::create(name, size));
 }
 
@@ -105,6 +127,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 		return nullptr;
 	if (map_fd < 0)
 		return fail(EBADF);
+	no_cancel nc;
 	if (int err = tld::maps::ensure(map_fd))
 		return fail(-err);
 	tld::blocks::t_map_fd = map_fd;
@@ -113,31 +136,37 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 
 TLD_API void tld_free(void) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	tld::blocks::release();
 }
 
 TLD_API int tld_thread_init(void) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return status(tld::blocks::init_thread());
 }
 
 TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return status(tld::maps::register_map(map_fd));
 }
 
 TLD_API int tld_map_unregister(int map_fd) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return status(tld::maps::unregister_map(map_fd));
 }
 
 TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return status(tld::maps::open_pinned(pin_path));
 }
 
 TLD_API int tld_set_dyn_data_size(size_t size) TLD_NOEXCEPT
 {
+	no_cancel nc;
 	return status(tld::keys::set_reserve(size));
 }
 

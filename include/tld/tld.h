@@ -13,7 +13,10 @@
  *   - functions returning a pointer return NULL and set errno on failure;
  *   - a tld_key_t holds either a key (off >= 0) or a negative errno;
  *   - no function aborts, throws or prints on bad input;
- *   - every function is thread-safe unless its comment says otherwise.
+ *   - every function is thread-safe unless its comment says otherwise;
+ *   - no function is a cancellation point: a call made while a
+ *     pthread_cancel() is pending completes, and the cancellation acts at
+ *     the caller's next cancellation point.
  *
  * Environment variables read once, when the process first needs them:
  *   TLD_MAP            path of a pinned task storage map to register
