@@ -1,35 +1,33 @@
 // Per-thread blocks.
 //
-// Every block is one whole page from a pool of pages the library maps
-// itself: the page starts with the 8-byte header (start = 8), so every reader
-// of the layout finds `start` at offset 0 of the page the UPTR points at, and
-// no heap memory is ever pinned by the kernel.  A page goes back to the pool
-// only after the thread's element is gone from every map.
+// Every block is one whole page from the pool (pool.cpp): the page starts
+// with the 8-byte header (start = 8), so every reader of the layout finds
+// `start` at offset 0 of the page the UPTR points at.  A page goes back to
+// the pool only after the thread's element is gone from every map, or
+// detached from its address when an element may remain.
+//
+// Thread exit: a pthread key destructor deletes the thread's elements and
+// gives the page back.  Another library's destructor may run after it, in
+// any of glibc's destructor rounds, and look a TLD up again: that thread
+// gets a "late" block that is in no map and in no registry, so that no
+// record outlives the thread; the page comes back when libtld's destructor
+// runs again, or, after the last round, once the thread is seen gone.
 #include "blocks.hpp"
 
-#include <pthread.h>
-#include <sys/mman.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 
+#include "fds.hpp"
 #include "keys.hpp"
 #include "maps.hpp"
+#include "pool.hpp"
 
 namespace tld::blocks {
 namespace {
-
-// The pool: pages given back, then the untouched rest of the newest chunk.
-struct free_page {
-	free_page *next;
-};
-free_page *g_free = nullptr;
-char *g_fresh = nullptr;
-std::size_t g_fresh_left = 0;
-constexpr std::size_t chunk_pages = 64;
 
 // Page offset of the owner tag, fixed with the layout at the first block;
 // 0 when the data area fills the page.  Tags count up from 1 and are never
@@ -38,86 +36,99 @@ std::size_t g_tag_off = 0;
 std::uint64_t g_next_tag = 1;
 
 pthread_key_t g_exit_key;
-pthread_once_t g_once = PTHREAD_ONCE_INIT;
-int g_once_err = 0;
+bool g_key_made = false;	// g_lock; retried until pthread_key_create succeeds
+bool g_atfork_set = false;
 
-void *pool_take() noexcept
-{
-	if (g_free) {
-		free_page *p = g_free;
-		g_free = p->next;
-		p->next = nullptr;
-		return p;
-	}
-	if (!g_fresh_left) {
-		void *c = mmap(nullptr, chunk_pages * page_size(), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (c == MAP_FAILED)
-			return nullptr;
-		g_fresh = static_cast<char *>(c);
-		g_fresh_left = chunk_pages;
-	}
-	void *p = g_fresh;
-	g_fresh += page_size();
-	--g_fresh_left;
-	return p;
-}
+// Late blocks whose thread may still run: the page, and a pidfd of the
+// thread that tells when it is gone.  g_lock held.
+struct late_block {
+	void *page;
+	int pidfd;
+	late_block *next;
+};
+late_block *g_late = nullptr;
+TLD_TLS bool t_exiting = false;		// libtld's destructor ran in this thread
+TLD_TLS late_block *t_late = nullptr;	// this thread's late block
 
-// Zero a page.  The tag goes first, with an atomic store: another thread
-// whose cache still names this page may be reading it, and a signal handler
-// of this thread must not write through its cache into a page being wiped.
-void wipe(void *page) noexcept
+// The tag goes first, with an atomic store: another thread whose cache
+// still names this page may be reading it, and a signal handler of this
+// thread must not write through its cache into a page being given back.
+void clear_tag(void *page) noexcept
 {
-	char *p = static_cast<char *>(page);
 	if (g_tag_off) {
-		__atomic_store_n(reinterpret_cast<std::uint64_t *>(p + g_tag_off), 0,
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(reinterpret_cast<std::uint64_t *>(static_cast<char *>(page) + g_tag_off),
+				 0, __ATOMIC_RELAXED);
 		std::atomic_signal_fence(std::memory_order_seq_cst);
-		std::memset(p, 0, g_tag_off);
-		std::memset(p + g_tag_off + 8, 0, page_size() - g_tag_off - 8);
-	} else {
-		std::memset(p, 0, page_size());
 	}
 }
 
-void pool_give(void *page) noexcept
+void clear_tls() noexcept
 {
-	wipe(page);
-	auto *p = static_cast<free_page *>(page);
-	p->next = g_free;
-	g_free = p;
+	t_page = nullptr;
+	t_map_fd = -1;
+	t_tagp = nullptr;
 }
 
 // Drop the thread's block with g_lock held: out of every map, then to the
-// pool.  A page that some map may still point at (pidfd_open() or the delete
-// failed) is zeroed, so that BPF finds nothing in it, and never reused: a
-// page lost is better than BPF reading another thread's data.
+// pool.  A page that some map may still point at (an element could not be
+// deleted) is zeroed and detached from its address by the pool.
 void drop_locked(thread_rec *t) noexcept
 {
 	TLD_ASSERT_LOCKED();
 	maps::remove_thread(t);
 	threads::unlink(t);
-	if (t->stale)
-		wipe(t->page);
-	else
-		pool_give(t->page);
+	clear_tag(t->page);
+	pool::give(t->page, t->stale);
 	t->page = nullptr;
 	t->in_maps = 0;
 	t->err = 0;
 	t->stale = false;
 }
 
+// Late blocks of threads that are gone go back to the pool (g_lock held).
+void reap_late() noexcept
+{
+	TLD_ASSERT_LOCKED();
+	for (late_block **l = &g_late; *l;) {
+		late_block *b = *l;
+		pollfd p = {b->pidfd, POLLIN, 0};
+		if (poll(&p, 1, 0) == 1) {	// a thread's pidfd is readable once it exited
+			*l = b->next;
+			fds::close_fd(b->pidfd);
+			pool::give(b->page, false);
+			delete b;
+		} else {
+			l = &b->next;
+		}
+	}
+}
+
+void give_late(late_block *b) noexcept
+{
+	TLD_ASSERT_LOCKED();
+	for (late_block **l = &g_late; *l; l = &(*l)->next)
+		if (*l == b) {
+			*l = b->next;
+			break;
+		}
+	fds::close_fd(b->pidfd);
+	clear_tag(b->page);
+	pool::give(b->page, false);
+	delete b;
+}
+
 void on_thread_exit(void *arg) noexcept
 {
-	auto *t = static_cast<thread_rec *>(arg);
-	{
-		locked g(g_lock);
-		if (t->page)
-			drop_locked(t);
+	locked g(g_lock);
+	if (arg == &t_late) {	// a late block
+		if (t_late)
+			give_late(t_late);
+		t_late = nullptr;
+	} else if (auto *t = static_cast<thread_rec *>(arg); t->page) {
+		drop_locked(t);
 	}
-	t_page = nullptr;
-	t_map_fd = -1;
-	t_tagp = nullptr;
+	t_exiting = true;
+	clear_tls();
 }
 
 void before_fork() noexcept { g_lock.lock(); }
@@ -132,11 +143,19 @@ void after_fork_child() noexcept
 	threads::for_each([self](thread_rec *t) {
 		if (t != self) {
 			threads::unlink(t);
-			pool_give(t->page);
+			pool::give(t->page, false);
 			t->page = nullptr;
 			t->stale = false;
 		}
 	});
+	while (late_block *b = g_late) {	// the parent's exiting threads
+		g_late = b->next;
+		fds::close_fd(b->pidfd);
+		if (b != t_late)
+			pool::give(b->page, false);
+		delete b;
+	}
+	t_late = nullptr;
 	maps::forget_all_threads();
 	t_map_fd = -1;
 	if (self->page) {
@@ -149,11 +168,76 @@ void after_fork_child() noexcept
 	g_lock.unlock();
 }
 
-void init_once() noexcept
+// The pthread key and the fork handlers, with g_lock held; a failure (out
+// of pthread keys, out of memory) is returned and tried again next time.
+int setup_locked() noexcept
 {
-	g_once_err = -pthread_key_create(&g_exit_key, on_thread_exit);
-	if (!g_once_err)
-		g_once_err = -pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	TLD_ASSERT_LOCKED();
+	if (!g_key_made) {
+		if (int err = pthread_key_create(&g_exit_key, on_thread_exit))
+			return -err;
+		g_key_made = true;
+	}
+	if (!g_atfork_set) {
+		if (int err = pthread_atfork(before_fork, after_fork_parent, after_fork_child))
+			return -err;
+		g_atfork_set = true;
+	}
+	return 0;
+}
+
+// A page for the calling thread with its header and owner tag.
+tld_data_u *new_page() noexcept
+{
+	void *page = pool::take();
+	if (!page)
+		return nullptr;
+	auto *d = static_cast<tld_data_u *>(page);
+	d->start = TLD_LAYOUT_DATA_START;
+	if (!g_tag_off) {
+		std::size_t off = TLD_LAYOUT_DATA_START + keys::data_size();	// frozen
+		if (off + 8 <= page_size())
+			g_tag_off = off;
+	}
+	if (g_tag_off) {
+		t_tag = g_next_tag++;
+		t_tagp = reinterpret_cast<std::uint64_t *>(static_cast<char *>(page) + g_tag_off);
+		__atomic_store_n(t_tagp, t_tag, __ATOMIC_RELAXED);
+	} else {
+		t_tagp = nullptr;
+	}
+	return d;
+}
+
+// A lookup after libtld's destructor ran in this thread: a block that no
+// map and no registry knows, given back when the destructor runs again.
+int take_late() noexcept
+{
+	tld_data_u *d = new_page();
+	if (!d)
+		return -ENOMEM;
+	auto *b = new (std::nothrow) late_block{d, -1, nullptr};
+	int err = b ? pthread_setspecific(g_exit_key, &t_late) : ENOMEM;
+	if (!err) {
+		// After the last destructor round nothing runs again for this
+		// thread: its pidfd tells when the page is free.
+		b->pidfd = fds::thread_pidfd(static_cast<pid_t>(syscall(SYS_gettid)));
+		if (b->pidfd < 0)
+			err = -b->pidfd;
+	}
+	if (err) {
+		pthread_setspecific(g_exit_key, nullptr);
+		clear_tag(d);
+		pool::give(d, false);
+		delete b;
+		t_tagp = nullptr;
+		return -err;
+	}
+	b->next = g_late;
+	g_late = b;
+	t_late = b;
+	t_page = reinterpret_cast<char *>(d);
+	return 0;
 }
 
 } // namespace
@@ -167,42 +251,37 @@ int take() noexcept
 {
 	if (t_page)
 		return 0;
-	pthread_once(&g_once, init_once);
-	if (g_once_err)
-		return g_once_err;
 	if (int err = keys::freeze())
 		return err;
-	{
-		locked g(g_lock);
-		thread_rec *t = threads::self();
-		void *page = pool_take();
-		if (!page)
-			return -ENOMEM;
-		auto *d = static_cast<tld_data_u *>(page);
-		d->start = TLD_LAYOUT_DATA_START;
-		if (!g_tag_off) {
-			std::size_t off = TLD_LAYOUT_DATA_START + keys::data_size();	// frozen
-			if (off + 8 <= page_size())
-				g_tag_off = off;
-		}
-		if (g_tag_off) {
-			t_tag = g_next_tag++;
-			t_tagp = reinterpret_cast<std::uint64_t *>(static_cast<char *>(page) + g_tag_off);
-			__atomic_store_n(t_tagp, t_tag, __ATOMIC_RELAXED);
-		}
-		t->tid = static_cast<pid_t>(syscall(SYS_gettid));
-		t->page = d;
-		t->in_maps = 0;
-		t->err = 0;
-		threads::link(t);
-		pthread_setspecific(g_exit_key, t);
-		int env_err = maps::load_env(false);
-		maps::add_thread(t);
-		if (!t->err)
-			t->err = env_err;
+	locked g(g_lock);
+	if (int err = setup_locked())
+		return err;
+	if (g_late)
+		reap_late();
+	if (t_exiting)
+		return take_late();
+	thread_rec *t = threads::self();
+	tld_data_u *d = new_page();
+	if (!d)
+		return -ENOMEM;
+	// Without the destructor the record would outlive the thread.
+	if (int err = pthread_setspecific(g_exit_key, t)) {
+		clear_tag(d);
+		pool::give(d, false);
+		t_tagp = nullptr;
+		return -err;
 	}
+	t->tid = static_cast<pid_t>(syscall(SYS_gettid));
+	t->page = d;
+	t->in_maps = 0;
+	t->err = 0;
+	threads::link(t);
+	int env_err = maps::load_env(false);
+	maps::add_thread(t);
+	if (!t->err)
+		t->err = env_err;
 	t_map_fd = -1;
-	t_page = reinterpret_cast<char *>(threads::self()->page);
+	t_page = reinterpret_cast<char *>(d);
 	return 0;
 }
 
@@ -211,6 +290,8 @@ int init_thread() noexcept
 	if (int err = take())
 		return err;
 	locked g(g_lock);
+	if (t_late)
+		return 0;	// exiting: registers nowhere
 	int env_err = maps::load_env(true);
 	int err = maps::add_thread(threads::self());
 	return err ? err : env_err;
@@ -219,13 +300,16 @@ int init_thread() noexcept
 void release() noexcept
 {
 	thread_rec *t = threads::self();
-	if (!t->page)
+	if (!t_page)
 		return;
-	t_page = nullptr;
-	t_map_fd = -1;
-	t_tagp = nullptr;
+	clear_tls();
 	locked g(g_lock);
-	drop_locked(t);
+	if (t_late) {
+		give_late(t_late);
+		t_late = nullptr;
+	} else if (t->page) {
+		drop_locked(t);
+	}
 	pthread_setspecific(g_exit_key, nullptr);
 }
 

@@ -139,7 +139,8 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
  *   the key's own error  @key holds an error
  *   EINVAL               @key was never returned by this process
  *   ENOMEM               no page could be mapped for the thread's block
- *   EAGAIN               the process is out of pthread keys
+ *   EAGAIN               the process is out of pthread keys (the next
+ *                        lookup tries again)
  * Async-signal-safe once the calling thread called tld_thread_init().
  *
  * With GCC or Clang, the header inlines the common case (the thread holds
