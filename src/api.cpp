@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "blocks.hpp"
+#include "diag.hpp"
 #include "keys.hpp"
 #include "maps.hpp"
 #include "tld/tld.h"
@@ -162,6 +163,17 @@ TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT
 {
 	no_cancel nc;
 	return status(tld::maps::open_pinned(pin_path));
+}
+
+TLD_API int tld_map_unregister_path(const char *pin_path) TLD_NOEXCEPT
+{
+	no_cancel nc;
+	return status(tld::maps::unregister_path(pin_path));
+}
+
+TLD_API tld_print_fn tld_set_print(tld_print_fn fn) TLD_NOEXCEPT
+{
+	return tld::diag::set_print(fn);
 }
 
 TLD_API int tld_set_dyn_data_size(size_t size) TLD_NOEXCEPT

@@ -276,10 +276,10 @@ int take() noexcept
 	t->in_maps = 0;
 	t->err = 0;
 	threads::link(t);
-	int env_err = maps::load_env(false);
+	int pin_err = maps::follow_pins(false);
 	maps::add_thread(t);
 	if (!t->err)
-		t->err = env_err;
+		t->err = pin_err;
 	t_map_fd = -1;
 	t_page = reinterpret_cast<char *>(d);
 	return 0;
@@ -292,9 +292,9 @@ int init_thread() noexcept
 	locked g(g_lock);
 	if (t_late)
 		return 0;	// exiting: registers nowhere
-	int env_err = maps::load_env(true);
+	int pin_err = maps::follow_pins(true);
 	int err = maps::add_thread(threads::self());
-	return err ? err : env_err;
+	return err ? err : pin_err;
 }
 
 void release() noexcept

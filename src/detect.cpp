@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -60,20 +61,87 @@ const btf_type *uptr_target(const btf *b, __u32 member_type) noexcept
 	return t;
 }
 
-// Offset of the slot array in the metadata struct: the member named
-// `metadata` (the upstream name), or else its first array member.
-std::optional<std::size_t> slots_offset(const btf *b, const btf_type *s) noexcept
+// The member `i` of struct `s`: byte offset and type, modifiers skipped.
+struct member {
+	std::size_t off;
+	const btf_type *type;
+};
+
+std::optional<member> member_at(const btf *b, const btf_type *s, unsigned i) noexcept
 {
-	const btf_member *m = btf_members(s);
-	std::optional<std::size_t> first_array;
-	for (__u16 i = 0; i < btf_vlen(s); ++i, ++m) {
-		if (std::strcmp(btf__name_by_offset(b, m->name_off), "metadata") == 0)
-			return btf_member_bit_offset(s, i) / 8;
-		const btf_type *t = skip_mods(b, m->type);
-		if (!first_array && t && btf_is_array(t))
-			first_array = btf_member_bit_offset(s, i) / 8;
+	if (i >= btf_vlen(s) || btf_member_bitfield_size(s, i))
+		return std::nullopt;
+	const std::size_t bits = btf_member_bit_offset(s, i);
+	if (bits % 8)
+		return std::nullopt;
+	return member{bits / 8, skip_mods(b, btf_members(s)[i].type)};
+}
+
+bool is_int(const btf_type *t, std::size_t size) noexcept
+{
+	return t && btf_is_int(t) && t->size == size;
+}
+
+// An array of `n` elements of `size` bytes each (of any type), or of bytes.
+const btf_type *array_of(const btf *b, const btf_type *t, std::size_t n) noexcept
+{
+	if (!t || !btf_is_array(t) || btf_array(t)->nelems != n)
+		return nullptr;
+	return skip_mods(b, btf_array(t)->type);
+}
+
+// The thread's page: a struct of exactly a page whose first member is the
+// 8-byte `start` (version 1) or the 8-byte unused header (variant B).
+bool is_data_page(const btf *b, const btf_type *d) noexcept
+{
+	if (!d || d->size != page_size() || btf_vlen(d) < 1)
+		return false;
+	auto first = member_at(b, d, 0);
+	return first && first->off == 0 && is_int(first->type, 8);
+}
+
+// One slot: a 62-byte name at 0, the 2-byte size at 62, 64 bytes in all.
+bool is_slot(const btf *b, const btf_type *slot) noexcept
+{
+	if (!slot || !btf_is_struct(slot) || slot->size != sizeof(tld_metadata) || btf_vlen(slot) != 2)
+		return false;
+	auto name = member_at(b, slot, 0), size = member_at(b, slot, 1);
+	if (!name || !size || name->off != 0 || size->off != offsetof(tld_metadata, size) ||
+	    !is_int(size->type, 2))
+		return false;
+	const btf_type *ch = array_of(b, name->type, TLD_LAYOUT_NAME_LEN);
+	return ch && is_int(ch, 1);
+}
+
+// The metadata page, by what lies at each offset: the count at 0 (1 or 2
+// bytes: readers use its low byte; its high byte may be a member of its
+// own at 1), the 2-byte size at 2, and at 4 the array of 63 slots.  Nothing
+// else: variant C (slots at 64), slots of another size, a 32-bit count or
+// no slot array are other layouts.
+bool is_meta_page(const btf *b, const btf_type *m) noexcept
+{
+	if (!m || !btf_is_struct(m) ||
+	    m->size < meta_array_offset_v1 + TLD_LAYOUT_SLOTS * sizeof(tld_metadata) ||
+	    m->size > page_size())
+		return false;
+	bool cnt = false, size = false, slots = false;
+	for (unsigned i = 0; i < btf_vlen(m); ++i) {
+		auto f = member_at(b, m, i);
+		if (!f || !f->type)
+			return false;
+		if (f->off == 0 && btf_is_int(f->type) && f->type->size <= 2)
+			cnt = true;
+		else if (f->off == 1 && is_int(f->type, 1))
+			continue;	// the count's high byte
+		else if (f->off == 2 && is_int(f->type, 2))
+			size = true;
+		else if (f->off == meta_array_offset_v1 &&
+			 is_slot(b, array_of(b, f->type, TLD_LAYOUT_SLOTS)))
+			slots = true;
+		else
+			return false;
 	}
-	return first_array;
+	return cnt && size && slots;
 }
 
 int detect(const bpf_map_info &info, variant &kind) noexcept
@@ -107,18 +175,14 @@ int detect(const bpf_map_info &info, variant &kind) noexcept
 		const btf_member *m = btf_members(v);
 		if (btf_member_bit_offset(v, 0) != 0 || btf_member_bit_offset(v, 1) != 64)
 			break;
-		const btf_type *data = uptr_target(b, m[0].type);
-		const btf_type *meta = uptr_target(b, m[1].type);
-		if (!data || !meta || data->size > page_size() || meta->size > page_size())
-			break;
-		// Variant C aligns the metadata array to 64 bytes: not this layout.
-		auto moff = slots_offset(b, meta);
-		if (!moff || *moff != meta_array_offset_v1)
+		// The thread's page first, the metadata page second: both shapes
+		// in full, so that swapped or resized members are refused.
+		if (!is_data_page(b, uptr_target(b, m[0].type)) ||
+		    !is_meta_page(b, uptr_target(b, m[1].type)))
 			break;
 		if (want == 3) {
 			const btf_type *st = skip_mods(b, m[2].type);
-			if (btf_member_bit_offset(v, 2) != 128 || !st || !btf_is_int(st) ||
-			    st->size != sizeof(__u16))
+			if (btf_member_bit_offset(v, 2) != 128 || !is_int(st, sizeof(__u16)))
 				break;
 			kind = variant::b;
 		} else {
@@ -170,6 +234,33 @@ int inspect(int fd, bpf_map_info &info, variant &kind) noexcept
 	if (int err = map_info(fd, info))
 		return err;
 	return detect(info, kind);
+}
+
+const char *describe(int fd, char *buf, std::size_t len) noexcept
+{
+	switch (kind_of(fd)) {
+	case object_kind::prog:
+		return "a program, not a map";
+	case object_kind::link:
+		return "a link, not a map";
+	case object_kind::other:
+		return "not a BPF map";
+	default:
+		break;
+	}
+	bpf_map_info info;
+	if (map_info(fd, info))
+		return "not a BPF map";
+	if (info.type != BPF_MAP_TYPE_TASK_STORAGE) {
+		const char *t = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
+		std::snprintf(buf, len, "not a task storage map: a%s %s map",
+			      t && std::strchr("aeiou", t[0]) ? "n" : "", t ? t : "unknown");
+		return buf;
+	}
+	variant kind;
+	if (detect(info, kind))
+		return "a task storage map of another layout than task local data's";
+	return "a task local data map";
 }
 
 } // namespace tld::detect

@@ -23,4 +23,9 @@ int map_info(int fd, bpf_map_info &info) noexcept;
 // else (another map type, no UPTR fields, variant C, ...).
 int inspect(int fd, bpf_map_info &info, variant &kind) noexcept;
 
+// Why the object behind `fd` is not a map libtld writes, in words ("a
+// program, not a map", "not a task storage map: an array map", ...), for
+// diagnostics.  Returns a constant or `buf`.
+const char *describe(int fd, char *buf, std::size_t len) noexcept;
+
 } // namespace tld::detect

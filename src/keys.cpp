@@ -65,7 +65,7 @@ template <typename T> std::atomic_ref<T> aref(T &v) { return std::atomic_ref<T>(
 
 std::size_t reserve_from_env() noexcept
 {
-	const char *s = std::getenv("TLD_DYN_DATA_SIZE");
+	const char *s = secure_getenv("TLD_DYN_DATA_SIZE");	// not for setuid programs
 	if (!s || !*s)
 		return TLD_DYN_DATA_SIZE_DEFAULT;
 	// Only plain decimal digits; anything else, or a reserve that cannot fit

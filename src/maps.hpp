@@ -1,5 +1,6 @@
-// Registered maps: detection of the map's layout, registration of every
-// thread in every map, and the TLD_MAP environment variable.
+// Registered maps: the map table, registrations counted per owner, pinned
+// paths followed when the consumer replaces its map, TLD_MAP, and the
+// elements of every thread in every map.
 #pragma once
 
 #include <atomic>
@@ -12,12 +13,14 @@ namespace tld::maps {
 // the fast path of tld_get_data() compares against it and nothing else.
 extern std::atomic<int> g_last_fd;
 
+// The C API's registrations: 0 (or a descriptor) or -errno.
 int register_map(int fd) noexcept;
 int unregister_map(int fd) noexcept;
 int open_pinned(const char *path) noexcept;
+int unregister_path(const char *path) noexcept;
 
-// Make sure the map behind `fd` is registered and the calling thread is in
-// it; 0 or -errno.
+// tld_get_data(): make sure the map behind `fd` is registered (by the
+// process, if no owner registered it) and the calling thread is in it.
 int ensure(int fd) noexcept;
 
 // With g_lock held: add `t` to every registered map it is not in yet.
@@ -32,9 +35,11 @@ void remove_thread(thread_rec *t) noexcept;
 // parent's threads; forget them (the maps stay registered).
 void forget_all_threads() noexcept;
 
-// Open and register TLD_MAP if set; with g_lock held.  The variable is read
-// once per process; a registration that failed is tried again when `retry`
-// is true (tld_thread_init()).  Returns the error of the last attempt.
-int load_env(bool retry) noexcept;
+// With g_lock held, when a thread takes its block (`now` false) or calls
+// tld_thread_init() (`now` true): register TLD_MAP the first time, and
+// look at every registered pin again (at most once a second unless `now`),
+// following a pin whose map was replaced.  Returns the first error of a
+// pinned path that is not registered, or 0.
+int follow_pins(bool now) noexcept;
 
 } // namespace tld::maps

@@ -18,9 +18,13 @@
  *     pthread_cancel() is pending completes, and the cancellation acts at
  *     the caller's next cancellation point.
  *
- * Environment variables read once, when the process first needs them:
+ * Environment variables read once, when the process first needs them, and
+ * not at all in a setuid or setgid program (secure_getenv()):
  *   TLD_MAP            path of a pinned task storage map to register
  *   TLD_DYN_DATA_SIZE  bytes reserved per thread for keys created late
+ *   TLD_LOG            when set (and not "0"), say on standard error why a
+ *                      registration failed, once per reason (see
+ *                      tld_set_print())
  */
 #ifndef TLD_TLD_H
 #define TLD_TLD_H
@@ -237,16 +241,18 @@ TLD_API void tld_free(void) TLD_NOEXCEPT;
  * tld_thread_init() - take the calling thread's block and register it in
  * every registered map now.  Afterwards tld_data() with a valid key does not
  * allocate, lock or call the kernel, so it may be used from signal handlers.
- * Calling it again retries registrations that failed.
+ * Calling it again retries registrations that failed, and looks at every
+ * pinned path registered (tld_map_open(), TLD_MAP) again at once, following
+ * a consumer that replaced the map pinned there.
  *
  * Returns 0, or:
  *   -ENOMEM  no page could be mapped for the block
- *   -EAGAIN  the process is out of pthread keys
+ *   -EAGAIN  the process is out of pthread keys (tried again next time)
  *   another negative errno: the first error from registering this thread in
- *            a map (pidfd_open() or the map update); or, when TLD_MAP is set,
- *            the error met opening or registering that map (the variable is
- *            read once; each call retries a registration that failed, until
- *            one succeeds); the block is usable either way
+ *            a map (pidfd_open() or the map update); or the error of a
+ *            registered pinned path that is not bound to a map (no map
+ *            pinned there, or one that is refused), TLD_MAP's included;
+ *            the block is usable either way
  * Thread-safe.
  */
 TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
@@ -254,16 +260,22 @@ TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
 /*
  * tld_map_register() - register the task storage map @map_fd: every thread
  * that holds a block is added to it now, and every later thread on its first
- * lookup.  The library keeps its own duplicate of @map_fd.  Registering a map
- * that is already registered (the same map, through any fd) returns 0.
+ * lookup.  The library keeps its own duplicate of @map_fd.
+ *
+ * Registrations are counted per map (the same map through any fd): the map
+ * stays registered until every registration of it is undone, so that
+ * several owners (libraries, tld::map objects, the program) can each
+ * register and unregister one map.  See tld_map_unregister().
  *
  * The map must be a BPF_MAP_TYPE_TASK_STORAGE map whose value is the task
  * local data layout of version 1 (two UPTRs, 16 bytes) or its variant with
- * the data offset in the value (24 bytes); see libtld(7).  Nothing is written
- * to a map that is refused.  The layout is read from the map's BTF, which the
- * kernel shows only to CAP_SYS_ADMIN; without it, the value size decides
- * (16 bytes: version 1, 24 bytes: variant B), so a caller that was only given
- * access to a pinned map can still register it.
+ * the data offset in the value (24 bytes), with both page types of that
+ * layout in full; see libtld(7).  Nothing is written to a map that is
+ * refused.  The layout is read from the map's BTF once, when the map is
+ * first registered; the kernel shows BTF only to CAP_SYS_ADMIN, and
+ * without it the value size decides (16 bytes: version 1, 24 bytes:
+ * variant B), so a caller that was only given access to a pinned map can
+ * still register it.
  *
  * Returns 0, or:
  *   -EBADF   @map_fd is not an open file descriptor
@@ -279,14 +291,21 @@ TLD_API int tld_thread_init(void) TLD_NOEXCEPT;
 TLD_API int tld_map_register(int map_fd) TLD_NOEXCEPT;
 
 /*
- * tld_map_unregister() - forget the map @map_fd (the same map through any
- * fd): every thread's element is deleted from it and later threads are not
- * added.
+ * tld_map_unregister() - undo one registration of the map @map_fd (the same
+ * map through any fd): one tld_map_register(); if none is left, the
+ * registration tld_get_data() made for the process; if none, one
+ * tld_map_open() of a path whose map this is.  When no registration of the
+ * map is left, every thread's element is deleted from it and later threads
+ * are not added.  A registration made through TLD_MAP is undone only by
+ * tld_map_unregister_path().
  *
  * Returns 0, or:
  *   -EBADF   @map_fd is not an open file descriptor
  *   -EINVAL  @map_fd is not a BPF map
- *   -ENOENT  the map is not registered
+ *   -ENOENT  the map is not registered (or only through TLD_MAP)
+ *   another negative errno: an element could not be deleted (the map then
+ *            stays registered, with the registration this call undid, so
+ *            that a retry can finish)
  * Thread-safe.
  */
 TLD_API int tld_map_unregister(int map_fd) TLD_NOEXCEPT;
@@ -294,15 +313,62 @@ TLD_API int tld_map_unregister(int map_fd) TLD_NOEXCEPT;
 /*
  * tld_map_open() - open the map pinned at @pin_path in bpffs and register it.
  *
+ * The registration is of the path: it follows the pin.  When the consumer
+ * replaces the map pinned there (it restarted with a new map), the library
+ * moves every thread to the new map and lets the old one go; when the pin
+ * disappears, the old map is let go and the path waits for a map to be
+ * pinned there again.  It looks at the pin when tld_map_open() is called
+ * with the same path again, at every tld_thread_init(), and when a thread
+ * takes its block, at most once a second.  (A consumer that keeps its map
+ * pinned by name across its restarts, TLD_PIN_DATA_MAP of <tld/tld.bpf.h>,
+ * needs none of this.)  Each call is a registration of its own, undone by
+ * tld_map_unregister_path() (or by tld_map_unregister() of the map the path
+ * is bound to).
+ *
  * Returns a new file descriptor of the map (the caller owns it and may close
  * it at once: the registration holds its own reference), or:
  *   -EINVAL  @pin_path is NULL or empty; or the map is refused as by
  *            tld_map_register()
+ *   -ENAMETOOLONG  @pin_path is longer than PATH_MAX
+ *   -ENOSPC  TLD_MAPS_MAX paths (or maps) are registered already
  *   -ENOENT, -EACCES, -EPERM, ...  from opening the pin
  *   anything tld_map_register() returns
  * Thread-safe.
  */
 TLD_API int tld_map_open(const char *pin_path) TLD_NOEXCEPT;
+
+/*
+ * tld_map_unregister_path() - undo one tld_map_open(@pin_path), or, when
+ * @pin_path is the value of TLD_MAP and no tld_map_open() of it is left,
+ * the registration of TLD_MAP.  When no registration of the path is left,
+ * the map it is bound to is let go as tld_map_unregister() does.  Works
+ * whatever the pin holds now, after the consumer replaced its map too.
+ *
+ * Returns 0, or:
+ *   -EINVAL  @pin_path is NULL or empty
+ *   -ENOENT  @pin_path is not registered
+ *   another negative errno: as tld_map_unregister()
+ * Thread-safe.
+ */
+TLD_API int tld_map_unregister_path(const char *pin_path) TLD_NOEXCEPT;
+
+/*
+ * tld_print_fn - a function that receives libtld's diagnostics: one line
+ * ending with a newline, such as "libtld: /sys/fs/bpf/app/tld: a program,
+ * not a map".  It is called with the library's lock held: it must not call
+ * libtld.
+ */
+typedef void (*tld_print_fn)(const char *message);
+
+/*
+ * tld_set_print() - have @fn receive why registrations fail (a map refused
+ * and why, a pin missing, a thread that could not be added), each reason
+ * once.  NULL: say nothing, unless TLD_LOG is set in the environment, in
+ * which case the lines go to standard error.  By default nothing is said.
+ *
+ * Returns the previous function.  Thread-safe.
+ */
+TLD_API tld_print_fn tld_set_print(tld_print_fn fn) TLD_NOEXCEPT;
 
 /*
  * tld_set_dyn_data_size() - set the per-thread reserve for keys created after

@@ -43,6 +43,7 @@ TEST_CASE("descriptors of maps of the wrong type or layout and of other BPF obje
 		{"a BPF program", o.prog(), false},
 		{"a BTF object", o.btf(), false},
 	};
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	for (const auto &m : fds) {
 		INFO(m.what);
@@ -103,7 +104,7 @@ TEST_CASE("a registration outlives the caller's closed descriptor and a reused d
 	CHECK(*p == 0x1234);
 }
 
-TEST_CASE("more than TLD_MAPS_MAX maps is -ENOSPC and the same map through another descriptor is registered once")
+TEST_CASE("more than TLD_MAPS_MAX maps is -ENOSPC and the same map through another descriptor is one map registered twice")
 {
 	tld_key_t k = tld_create_key("bad.key", 8);
 	REQUIRE(k.off == 0);
@@ -111,6 +112,7 @@ TEST_CASE("more than TLD_MAPS_MAX maps is -ENOSPC and the same map through anoth
 	std::vector<std::unique_ptr<tldtest::reader>> objs;
 	for (int i = 0; i <= TLD_MAPS_MAX; ++i)
 		objs.push_back(std::make_unique<tldtest::reader>());
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	for (int i = 0; i < TLD_MAPS_MAX; ++i)
 		REQUIRE(tld_map_register(objs[static_cast<std::size_t>(i)]->data_map_fd()) == 0);
@@ -121,17 +123,20 @@ TEST_CASE("more than TLD_MAPS_MAX maps is -ENOSPC and the same map through anoth
 	CHECK(tld_get_data(objs[TLD_MAPS_MAX]->data_map_fd(), k) == nullptr);
 	CHECK(errno == ENOSPC);
 	CHECK_FALSE(tldtest::has_element(objs[TLD_MAPS_MAX]->data_map_fd()));
-	// The same map through a second descriptor: already registered.
+	// The same map through a second descriptor: the same map (one
+	// descriptor held for it), a second registration of it.
 	int dup = fcntl(objs[0]->data_map_fd(), F_DUPFD_CLOEXEC, 3);
 	REQUIRE(dup >= 0);
 	CHECK(tld_map_register(dup) == 0);
 	CHECK(tld_get_data(dup, k) != nullptr);
 	close(dup);
 	CHECK(tldtest::count_fds() == fds0 + TLD_MAPS_MAX);	// one reference per map
+	CHECK(tld_map_unregister(objs[0]->data_map_fd()) == 0);	// the second one
 	for (int i = 0; i < TLD_MAPS_MAX; ++i) {
 		CHECK(tldtest::has_element(objs[static_cast<std::size_t>(i)]->data_map_fd()));
 		CHECK(tld_map_unregister(objs[static_cast<std::size_t>(i)]->data_map_fd()) == 0);
 		CHECK(tld_map_unregister(objs[static_cast<std::size_t>(i)]->data_map_fd()) == -ENOENT);
+		CHECK_FALSE(tldtest::has_element(objs[static_cast<std::size_t>(i)]->data_map_fd()));
 	}
 	CHECK(tldtest::count_fds() == fds0);
 	CHECK(tld_map_register(objs[TLD_MAPS_MAX]->data_map_fd()) == 0);
@@ -140,6 +145,7 @@ TEST_CASE("more than TLD_MAPS_MAX maps is -ENOSPC and the same map through anoth
 TEST_CASE("tld_map_open of bpffs paths that are not task local data maps fails and leaks nothing")
 {
 	tldtest::odd_maps o;
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	std::string dir = "/sys/fs/bpf/tld-bad-dir-" + std::to_string(getpid());
 	REQUIRE(mkdir(dir.c_str(), 0700) == 0);

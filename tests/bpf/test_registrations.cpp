@@ -15,11 +15,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "bpftest.hpp"
 #include "tld/tld.h"
+#include "tld/tld.hpp"
 
 using tldtest::bytes_of;
 using tldtest::reader;
@@ -246,4 +250,405 @@ TEST_CASE("after a spike of 4000 threads that exit the page pool gives its pages
 	CHECK(peak - before >= n * page_kib * 9 / 10);	// the blocks were resident
 	CHECK(after - before <= 64 * page_kib + 1024);	// the cache and some slack
 	pthread_attr_destroy(&attr);
+}
+
+TEST_CASE("task storage maps with UPTR fields of another shape are refused before anything is written")
+{
+	tldtest::odd_maps odd;
+	REQUIRE(tld_data(k_value));
+	for (const char *name : {"small_slots", "count32", "short_page", "no_slot_array", "swapped"}) {
+		INFO(name);
+		const int fd = odd.shaped(name);
+		REQUIRE(fd >= 0);
+		errno = 0;
+		CHECK(tld_map_register(fd) == -EINVAL);
+		CHECK(errno == EINVAL);
+		CHECK(tld_get_data(fd, k_value) == nullptr);
+		CHECK_FALSE(tldtest::has_element(fd));
+	}
+}
+
+TEST_CASE("a registration of one owner is not removed by another owner's unregistration or tld::map destructor")
+{
+	reader r(reader::verify);
+	const int fd = r.data_map_fd();
+	auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
+	REQUIRE(p);
+	*p = 0x0a;
+	auto seen = [&] {
+		auto rd = r.read({{"reg.value", 8}});
+		return rd.err == 0 && rd.items[0].value == bytes_of(*p);
+	};
+	REQUIRE(tld_map_register(fd) == 0);	// owner A, the C API
+	{
+		tld::map b(fd);			// owner B, a C++ object
+		CHECK(seen());
+	}
+	CHECK(seen());
+	REQUIRE(tld_map_register(fd) == 0);	// owner C registers and unregisters
+	REQUIRE(tld_map_unregister(fd) == 0);
+	CHECK(seen());
+	REQUIRE(tld_map_unregister(fd) == 0);	// A's own: the last one
+	CHECK_FALSE(tldtest::has_element(fd));
+	CHECK(r.read({{"reg.value", 8}}).err == -61);
+	CHECK(tld_map_unregister(fd) == -ENOENT);
+}
+
+TEST_CASE("TLD_MAP's registration is removed by no tld_map_unregister and by tld_map_unregister_path")
+{
+	reader r(reader::verify);
+	const int fd = r.data_map_fd();
+	tldtest::pin pinned(fd, "owners-env");
+	// A fresh process: TLD_MAP is read at the first use of libtld.
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		setenv("TLD_MAP", pinned.path.c_str(), 1);
+		auto *q = static_cast<std::uint64_t *>(tld_data(k_value));
+		if (!q)
+			_exit(1);
+		*q = 0x0b;
+		int rc = 0;
+		if (tld_map_register(fd) || tld_map_unregister(fd))	// another owner
+			rc |= 2;
+		if (tld_map_unregister(fd) != -ENOENT)	// one that never registered
+			rc |= 4;
+		if (!tldtest::has_element(fd))
+			rc |= 8;
+		if (tld_map_unregister_path(pinned.path.c_str()) || tldtest::has_element(fd))
+			rc |= 16;
+		_exit(rc);
+	}
+	CHECK(wait_exit(pid) == 0);
+}
+
+namespace {
+
+// Threads that hold a block with a value of their own and wait.
+struct writers {
+	explicit writers(int n) : vals(static_cast<std::size_t>(n)), tids(static_cast<std::size_t>(n))
+	{
+		for (int i = 0; i < n; ++i)
+			ts.emplace_back([this, i] {
+				auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
+				if (p)
+					*p = 0x7000u + static_cast<unsigned>(i);
+				vals[static_cast<std::size_t>(i)] = p ? *p : 0;
+				tids[static_cast<std::size_t>(i)] = tldtest::gettid_();
+				ready.fetch_add(1);
+				ready.notify_all();
+				done.wait(false);
+			});
+		for (int seen; (seen = ready.load()) < n;)
+			ready.wait(seen);
+	}
+	~writers()
+	{
+		done = true;
+		done.notify_all();
+		for (auto &t : ts)
+			t.join();
+	}
+	// Every writer is seen by `r` with its own value; "" when so.
+	std::string check(const reader &r) const
+	{
+		auto seen = r.read_process(getpid(), {{"reg.value", 8}}, tldtest::twice);
+		for (std::size_t i = 0; i < tids.size(); ++i) {
+			bool ok = false;
+			for (const auto &s : seen)
+				if (s.tid == tids[i])
+					ok = s.has_elem && s.items[0].value == bytes_of(vals[i]);
+			if (!ok)
+				return "thread " + std::to_string(tids[i]) + " not seen with its value";
+		}
+		return {};
+	}
+	std::vector<std::uint64_t> vals;
+	std::vector<pid_t> tids;
+	std::vector<std::thread> ts;
+	std::atomic<int> ready{0};
+	std::atomic<bool> done{false};
+};
+
+__u32 map_id(int fd)
+{
+	bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	return bpf_map_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+// The kernel frees a map once nothing holds it; the programs of a closed
+// object drop their hold after an RCU grace period, so wait for it.
+bool map_gone(__u32 id)
+{
+	for (int i = 0; i < 200; ++i) {
+		int fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			return true;
+		close(fd);
+		usleep(10000);
+	}
+	return false;
+}
+
+} // namespace
+
+TEST_CASE("a writer registered by path follows 20 restarts of its consumer and lets every old map go")
+{
+	const std::string path = "/sys/fs/bpf/tld-test-follow-" + std::to_string(getpid());
+	unlink(path.c_str());
+	struct unpin {
+		std::string p;
+		~unpin() { unlink(p.c_str()); }
+	} gone{path};
+	auto consumer = std::make_unique<reader>(reader::probe);
+	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	int fd = tld_map_open(path.c_str());
+	REQUIRE(fd >= 0);
+	close(fd);
+	writers w(3);
+	REQUIRE(w.check(*consumer) == "");
+	tldtest::hold_reserve();
+	const int fds0 = tldtest::count_fds();
+	std::vector<std::string> failures;
+	for (int i = 0; i < 20; ++i) {
+		// The consumer restarts with a new map at the same pin.
+		const __u32 old_id = map_id(consumer->data_map_fd());
+		unlink(path.c_str());
+		consumer = std::make_unique<reader>(reader::probe);
+		REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+		const int err = tld_thread_init();	// where libtld looks again
+		std::string f = w.check(*consumer);
+		if (err)
+			f = "tld_thread_init() = " + std::to_string(err);
+		else if (!map_gone(old_id))
+			f = "the old map is still held";
+		else if (tldtest::count_fds() != fds0)
+			f = std::to_string(tldtest::count_fds() - fds0) + " descriptors more";
+		if (!f.empty())
+			failures.push_back("restart " + std::to_string(i + 1) + ": " + f);
+	}
+	INFO((failures.empty() ? std::string() : failures.front()) << " (" << failures.size() << ")");
+	CHECK(failures.empty());
+
+	// Opening the path again looks at once, too; a new thread looks when a
+	// second has passed since the last look.
+	unlink(path.c_str());
+	consumer = std::make_unique<reader>(reader::probe);
+	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	fd = tld_map_open(path.c_str());
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK(w.check(*consumer) == "");
+	unlink(path.c_str());
+	consumer = std::make_unique<reader>(reader::probe);
+	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	sleep(1);
+	std::thread([] { tld_data(k_value); }).join();
+	CHECK(w.check(*consumer) == "");
+	// Both tld_map_open() calls are undone by their path.
+	CHECK(tld_map_unregister_path(path.c_str()) == 0);
+	CHECK(tld_map_unregister_path(path.c_str()) == 0);
+	CHECK(consumer->threads_with_element(getpid()).empty());
+	CHECK(tld_map_unregister_path(path.c_str()) == -ENOENT);
+}
+
+TEST_CASE("with no descriptor left unregistering deletes every element and the pages of exiting threads are reused")
+{
+	reader r(reader::probe);
+	const int fd = r.data_map_fd();
+	REQUIRE(tld_map_register(fd) == 0);
+	// Every descriptor the process may still open, taken; given back later.
+	struct no_fds {
+		std::vector<int> fds;
+		no_fds()
+		{
+			for (int f; (f = dup(0)) >= 0;)
+				fds.push_back(f);
+		}
+		~no_fds()
+		{
+			for (int f : fds)
+				close(f);
+		}
+	};
+	{
+		writers w(4);
+		int err;
+		{
+			no_fds none;
+			err = tld_map_unregister(fd);
+		}
+		CHECK(err == 0);
+		CHECK(r.threads_with_element(getpid()).empty());
+	}
+
+	// Threads that exit while the process has no descriptor left give
+	// their pages back: the next threads get the same pages.
+	REQUIRE(tld_map_register(fd) == 0);
+	const std::uintptr_t mask = ~static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE) - 1);
+	auto pages_of = [&](int n, std::function<void()> while_alive) {
+		std::vector<std::uintptr_t> pages(static_cast<std::size_t>(n));
+		std::atomic<int> ready{0};
+		std::atomic<bool> leave{false};
+		std::vector<std::thread> ts;
+		for (int i = 0; i < n; ++i)
+			ts.emplace_back([&, i] {
+				pages[static_cast<std::size_t>(i)] =
+					reinterpret_cast<std::uintptr_t>(tld_data(k_value)) & mask;
+				ready.fetch_add(1);
+				ready.notify_all();
+				leave.wait(false);
+			});
+		for (int seen; (seen = ready.load()) < n;)
+			ready.wait(seen);
+		while_alive();
+		leave = true;
+		leave.notify_all();
+		for (auto &t : ts)
+			t.join();
+		return std::set<std::uintptr_t>(pages.begin(), pages.end());
+	};
+	std::unique_ptr<no_fds> none;
+	auto first = pages_of(32, [&] { none = std::make_unique<no_fds>(); });
+	none.reset();	// the threads exited with no descriptor to spare
+	auto second = pages_of(32, [] {});
+	CHECK(first.size() == 32);
+	std::size_t reused = 0;
+	for (auto p : second)
+		reused += first.count(p);
+	CHECK(reused == second.size());
+}
+
+namespace {
+
+std::vector<std::string> g_said;
+void collect(const char *message) { g_said.emplace_back(message); }
+
+// Fail to register in the ways a user meets; what the process said on
+// standard error (a forked child with TLD_LOG as given).
+std::string stderr_of_failures(const tldtest::odd_maps &odd, const char *tld_log)
+{
+	int p[2];
+	if (pipe(p))
+		throw std::runtime_error("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		throw std::runtime_error("fork");
+	if (pid == 0) {
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		if (tld_log)
+			setenv("TLD_LOG", tld_log, 1);
+		else
+			unsetenv("TLD_LOG");
+		tld_map_register(odd.prog());
+		tld_map_register(odd.array16());
+		tld_map_open("/sys/fs/bpf/tld-test-no-such-pin");
+		_exit(0);
+	}
+	close(p[1]);
+	std::string out;
+	char buf[512];
+	for (ssize_t n; (n = read(p[0], buf, sizeof(buf))) > 0;)
+		out.append(buf, static_cast<std::size_t>(n));
+	close(p[0]);
+	wait_exit(pid);
+	return out;
+}
+
+bool said(const std::string &text)
+{
+	for (const auto &m : g_said)
+		if (m.find(text) != std::string::npos)
+			return true;
+	return false;
+}
+
+} // namespace
+
+TEST_CASE("each registration failure is said once with what was wrong and nothing is said by default")
+{
+	tldtest::odd_maps odd;
+	CHECK(stderr_of_failures(odd, nullptr) == "");
+	CHECK(stderr_of_failures(odd, "0") == "");
+	const std::string logged = stderr_of_failures(odd, "1");
+	INFO("with TLD_LOG=1: " << logged);
+	CHECK(logged.find("a program, not a map") != std::string::npos);
+	CHECK(logged.find("not a task storage map: an array map") != std::string::npos);
+	CHECK(logged.find("/sys/fs/bpf/tld-test-no-such-pin: no such pin") != std::string::npos);
+
+	REQUIRE(tld_set_print(collect) == nullptr);
+	tldtest::pin prog(odd.prog(), "diag-prog");
+	CHECK(tld_map_open(prog.path.c_str()) == -EINVAL);
+	CHECK(tld_map_register(odd.array16()) == -EINVAL);
+	CHECK(tld_map_register(odd.variant_c()) == -EINVAL);
+	CHECK(tld_map_open("/sys/fs/bpf/tld-test-no-such-pin") == -ENOENT);
+	INFO("said: " << g_said.size() << " lines");
+	CHECK(said(prog.path + ": a program, not a map"));
+	CHECK(said("not a task storage map: an array map"));
+	CHECK(said("a task storage map of another layout"));
+	CHECK(said("/sys/fs/bpf/tld-test-no-such-pin: no such pin"));
+	const std::size_t n = g_said.size();
+	CHECK(n == 4);
+	CHECK(tld_map_open(prog.path.c_str()) == -EINVAL);	// the same again: not said again
+	CHECK(tld_map_register(odd.array16()) == -EINVAL);
+	CHECK(g_said.size() == n);
+	for (const auto &m : g_said)
+		CHECK((m.rfind("libtld: ", 0) == 0 && m.back() == '\n'));
+	CHECK(tld_set_print(nullptr) == collect);
+}
+
+TEST_CASE("after a registered process exits no task has an element in the map")
+{
+	reader r(reader::probe);
+	tldtest::pin pinned(r.data_map_fd(), "process-exit");
+	auto with_element = [&] {
+		int n = 0;
+		for (const auto &t : r.read_process(0))	// every task of the system
+			n += t.has_elem;
+		return n;
+	};
+	REQUIRE(with_element() == 0);
+	int up[2], down[2];
+	REQUIRE(pipe(up) == 0);
+	REQUIRE(pipe(down) == 0);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		setenv("TLD_MAP", pinned.path.c_str(), 1);
+		std::vector<std::thread> ts;
+		std::atomic<bool> stop{false};
+		std::atomic<int> ready{0};
+		for (int i = 0; i < 3; ++i)
+			ts.emplace_back([&] {
+				tld_data(k_value);
+				ready.fetch_add(1);
+				stop.wait(false);
+			});
+		if (tld_thread_init() != 0)
+			_exit(1);
+		while (ready.load() < 3)
+			usleep(1000);
+		char go;
+		if (write(up[1], "R", 1) != 1 || read(down[0], &go, 1) != 1)
+			_exit(2);
+		_exit(0);	// no destructor runs: the kernel frees the tasks
+	}
+	close(up[1]);
+	close(down[0]);
+	char c = 0;
+	REQUIRE(read(up[0], &c, 1) == 1);
+	CHECK(with_element() == 4);	// the process's four threads
+	REQUIRE(write(down[1], "G", 1) == 1);
+	close(up[0]);
+	close(down[1]);
+	CHECK(wait_exit(pid) == 0);
+	int left = 0;
+	for (int i = 0; i < 100 && (left = with_element()) != 0; ++i)
+		usleep(10000);	// tasks are freed after an RCU grace period
+	CHECK(left == 0);
 }

@@ -139,6 +139,7 @@ TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned whi
 	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
 	for (int err : {EPERM, ENOMEM, E2BIG, EBUSY}) {
@@ -156,6 +157,7 @@ TEST_CASE("pidfd_open failing with ENOSYS or EMFILE is returned while the TLDs w
 	tldtest::reader obj;
 	tld_key_t k = tld_create_key("fault.value", 8);
 	REQUIRE(!tld_key_is_err(k));
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
 	for (int err : {ENOSYS, EMFILE}) {
@@ -185,13 +187,16 @@ TEST_CASE("tld_map_register is all or nothing when adding one of the threads fai
 			sync.arrive_and_wait();	// checked
 		});
 	sync.arrive_and_wait();
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	struct step {
 		const char *what;
 		int err;
 	};
+	// (A single EMFILE from pidfd_open() is absorbed by the descriptor
+	// libtld holds in reserve; reg-no-fds tests a process out of them.)
 	for (step s : {step{"bpf_update", EPERM}, step{"bpf_update", ENOMEM},
-		       step{"pidfd_open", EMFILE}, step{"pidfd_open", ENOSYS}}) {
+		       step{"pidfd_open", ENOMEM}, step{"pidfd_open", ENOSYS}}) {
 		INFO(s.what << " fails with " << errstr(s.err) << " for the third thread");
 		{
 			fault f(s.what, s.err, 2, 1);
@@ -221,6 +226,7 @@ TEST_CASE("tld_map_open returns the error of a failing bpf_obj_get and leaks no 
 	tldtest::reader obj;
 	tldtest::pin pinned(obj.data_map_fd(), "fault");
 	const std::string &pin = pinned.path;
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	for (int err : {ENOMEM, EMFILE, EPERM}) {
 		fault f("bpf_obj_get", err);
@@ -425,6 +431,7 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	tld_key_t k = tld_create_key("fault.pool", 8);
 	REQUIRE(!tld_key_is_err(k));
 	const int chunk = 64;	// pages per pool mmap (blocks.cpp)
+	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	// Hold every page of the first chunk.
 	std::vector<std::uintptr_t> pages(chunk);

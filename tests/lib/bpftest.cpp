@@ -23,6 +23,7 @@
 #include "probe.h"
 #include "proto_b.skel.h"
 #include "proto_v1.skel.h"
+#include "tld/tld.h"
 #include "tld_verify.h"
 #include "tld_verify.skel.h"
 #include "tldprobe.skel.h"
@@ -291,6 +292,10 @@ int odd_maps::no_uptr24() const { return bpf_map__fd(ODD(maps.no_uptr24)); }
 int odd_maps::array16() const { return bpf_map__fd(ODD(maps.array16)); }
 int odd_maps::hash16() const { return bpf_map__fd(ODD(maps.hash16)); }
 int odd_maps::prog() const { return bpf_program__fd(ODD(progs.touch)); }
+int odd_maps::shaped(const char *name) const
+{
+	return bpf_object__find_map_fd_by_name(ODD(obj), name);
+}
 int odd_maps::btf() const { return bpf_object__btf_fd(ODD(obj)); }
 #undef ODD
 
@@ -352,6 +357,13 @@ int count_fds()
 			++n;
 	closedir(d);
 	return n - 1;	// the directory's own descriptor
+}
+
+void hold_reserve()
+{
+	reader r(reader::probe);
+	if (tld_map_register(r.data_map_fd()) || tld_map_unregister(r.data_map_fd()))
+		throw std::runtime_error("registering a map for the reserve failed");
 }
 
 long rss_kib()

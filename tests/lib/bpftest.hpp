@@ -99,6 +99,9 @@ public:
 	odd_maps(const odd_maps &) = delete;
 	odd_maps &operator=(const odd_maps &) = delete;
 	int variant_c() const;
+	// Task storage maps with UPTR fields of other shapes, by name:
+	// small_slots, count32, short_page, no_slot_array, swapped.
+	int shaped(const char *name) const;
 	int no_uptr16() const;
 	int no_uptr24() const;
 	int array16() const;
@@ -142,6 +145,11 @@ bool has_element(int map_fd, pid_t tid = 0);
 
 // Number of open file descriptors of this process.
 int count_fds();
+
+// libtld holds one descriptor in reserve once the process registered a map
+// (libtld(7)): register and unregister a map of a reader of its own, so
+// that a test which counts descriptors has the reserve in its baseline.
+void hold_reserve();
 
 // Resident set size of this process in KiB.
 long rss_kib();

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Maps that libtld must refuse to write to: a task storage map of variant C
- * (metadata array at offset 64), task storage maps without UPTR fields, and
- * maps of other types.
+ * (metadata array at offset 64), task storage maps with UPTR fields but
+ * another shape (slots of 32 bytes, a 32-bit count, a data struct shorter
+ * than a page, no slot array, the two pointers swapped), task storage maps
+ * without UPTR fields, and maps of other types.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -31,6 +33,108 @@ struct c_value {
 	struct c_page __uptr *data;
 	struct c_meta __uptr *meta;
 };
+
+/* The version 1 page types, for the wrong shapes below. */
+struct v1_slot {
+	char name[62];
+	__u16 size;
+};
+
+struct v1_meta {
+	__u16 cnt;
+	__u16 size;
+	struct v1_slot metadata[63];
+};
+
+struct v1_page {
+	__u64 start;
+	char data[4096 - 8];
+};
+
+/* Slots of 32 bytes: a 30-byte name, the size. */
+struct small_slot {
+	char name[30];
+	__u16 size;
+};
+struct small_slot_meta {
+	__u16 cnt;
+	__u16 size;
+	struct small_slot metadata[63];
+};
+struct small_slot_value {
+	struct v1_page __uptr *data;
+	struct small_slot_meta __uptr *meta;
+};
+
+/* A 32-bit count in place of the count and the size. */
+struct count32_meta {
+	__u32 cnt;
+	struct v1_slot metadata[63];
+};
+struct count32_value {
+	struct v1_page __uptr *data;
+	struct count32_meta __uptr *meta;
+};
+
+/* A data struct of 128 bytes, not a page. */
+struct short_page {
+	__u64 start;
+	char data[120];
+};
+struct short_page_value {
+	struct short_page __uptr *data;
+	struct v1_meta __uptr *meta;
+};
+
+/* No slot array: the names and sizes as one blob. */
+struct blob_meta {
+	__u16 cnt;
+	__u16 size;
+	char blob[63 * 64];
+};
+struct blob_value {
+	struct v1_page __uptr *data;
+	struct blob_meta __uptr *meta;
+};
+
+/* The metadata page first, the thread's page second. */
+struct swapped_value {
+	struct v1_meta __uptr *meta;
+	struct v1_page __uptr *data;
+};
+
+#define ODD_TASK_MAP(name, vtype)                                              \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_TASK_STORAGE);                       \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                          \
+		__type(key, int);                                              \
+		__type(value, vtype);                                          \
+	} name SEC(".maps")
+
+/* By value, so that clang emits the pointed-to types in full (a UPTR to a
+ * forward declaration is refused for a reason of its own). */
+struct complete_types {
+	struct v1_page a[0];
+	struct v1_meta b[0];
+	struct small_slot_meta c[0];
+	struct count32_meta d[0];
+	struct short_page e[0];
+	struct blob_meta f[0];
+	struct c_page g[0];
+	struct c_meta h[0];
+};
+
+/* Never called: its BTF prototype carries struct complete_types. */
+static __attribute__((noinline, used)) int complete_types_anchor(struct complete_types *t)
+{
+	return t != 0;
+}
+
+ODD_TASK_MAP(small_slots, struct small_slot_value);
+ODD_TASK_MAP(count32, struct count32_value);
+ODD_TASK_MAP(short_page, struct short_page_value);
+ODD_TASK_MAP(no_slot_array, struct blob_value);
+ODD_TASK_MAP(swapped, struct swapped_value);
 
 struct plain16 {
 	__u64 data;

@@ -296,3 +296,78 @@ TEST_CASE("whoever can write to the map sets the TLDs of any task and the pin mo
 	CHECK(bpf_map_delete_elem(obj.data_map_fd(), &pidfd) == 0);
 	close(pidfd);
 }
+
+TEST_CASE("a setuid program takes neither TLD_MAP nor TLD_DYN_DATA_SIZE from the environment of whoever runs it")
+{
+	// A root-only pin that the user running the program did not name
+	// for it: a setuid-root program must not publish there on their say.
+	tldtest::reader obj;
+	tldtest::pin p(obj.data_map_fd(), "setuid");
+	p.set(0600, 0, 0);
+	char dir[] = "/tmp/tld-setuid-XXXXXX";
+	REQUIRE(mkdtemp(dir));
+	const std::string prog = std::string(dir) + "/setuid-target";
+	struct cleanup {
+		std::string dir, prog;
+		~cleanup()
+		{
+			unlink(prog.c_str());
+			rmdir(dir.c_str());
+		}
+	} gone{dir, prog};
+	{
+		FILE *in = std::fopen(std::getenv("SETUID_TARGET"), "rb");
+		FILE *out = std::fopen(prog.c_str(), "wb");
+		REQUIRE(in);
+		REQUIRE(out);
+		char buf[65536];
+		for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), in)) > 0;)
+			REQUIRE(std::fwrite(buf, 1, n, out) == n);
+		std::fclose(in);
+		std::fclose(out);
+	}
+	REQUIRE(chown(prog.c_str(), 0, 0) == 0);
+	REQUIRE(chmod(prog.c_str(), 04755) == 0);
+	REQUIRE(chmod(dir, 0755) == 0);
+
+	int out[2], in[2];
+	REQUIRE(pipe(out) == 0);
+	REQUIRE(pipe(in) == 0);
+	std::fflush(nullptr);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		for (int fd : {in[0], in[1], out[0], out[1]})
+			close(fd);
+		// An ordinary user: no privileges, but allowed to gain them
+		// through the setuid bit (no PR_SET_NO_NEW_PRIVS).
+		if (setgroups(0, nullptr) || setresgid(nogroup, nogroup, nogroup) ||
+		    setresuid(nobody, nobody, nobody))
+			_exit(100);
+		setenv("TLD_MAP", p.path.c_str(), 1);
+		setenv("TLD_DYN_DATA_SIZE", "2048", 1);
+		execl(prog.c_str(), prog.c_str(), static_cast<char *>(nullptr));
+		_exit(101);
+	}
+	close(in[0]);
+	close(out[1]);
+	char line[128] = {};
+	FILE *f = fdopen(out[0], "r");
+	REQUIRE(f);
+	const bool got = std::fgets(line, sizeof(line), f) != nullptr;
+	// Whether the program published in the pinned map, while it runs.
+	const bool published = got && tldtest::has_element(obj.data_map_fd(), pid);
+	close(in[1]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	std::fclose(f);
+	INFO("the program said: " << line << " (exit status " << status << ")");
+	REQUIRE(got);
+	CHECK_FALSE(published);
+	int init = 1, late = 1;
+	REQUIRE(std::sscanf(line, "init=%d late=%d", &init, &late) == 2);
+	CHECK(init == 0);
+	CHECK(late == -E2BIG);	// the default reserve of 64 bytes, not 2048
+}

@@ -488,12 +488,16 @@ impl<T: Pod> fmt::Debug for StaticKey<T> {
 /// `Map` is dropped.
 ///
 /// The map must be a task storage map of the task local data layout (what
-/// the map `tld_data_map` of `<tld/tld.bpf.h>` is). Registration is per
-/// map, not per `Map`: registering a map twice succeeds, and dropping
-/// either value ends the registration for both, so keep one `Map` per map.
+/// the map `tld_data_map` of `<tld/tld.bpf.h>` is). Registrations are
+/// counted: each `Map` is one, and the map's elements go when the last
+/// registration of it (by any owner in the process) ends. A `Map` opened
+/// from a pinned path follows the pin when the consumer replaces its map
+/// (see `tld_map_open(3)`).
 #[derive(Debug)]
 pub struct Map {
     fd: OwnedFd,
+    // The pinned path of a Map::open(): its registration is the path's.
+    path: Option<CString>,
 }
 
 impl Map {
@@ -513,7 +517,7 @@ impl Map {
             return Err(errno(fd));
         }
         // Safety: tld_map_open() returned a new descriptor that we own.
-        Ok(Map { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Map { fd: unsafe { OwnedFd::from_raw_fd(fd) }, path: Some(path) })
     }
 
     /// Register the map that `fd` (a file descriptor of a BPF map) refers
@@ -532,7 +536,7 @@ impl Map {
             return Err(errno(err));
         }
         match fd.try_clone_to_owned() {
-            Ok(fd) => Ok(Map { fd }),
+            Ok(fd) => Ok(Map { fd, path: None }),
             Err(e) => {
                 // Safety: as above.
                 unsafe { sys::tld_map_unregister(fd.as_raw_fd()) };
@@ -541,23 +545,34 @@ impl Map {
         }
     }
 
-    /// End the registration now, reporting what `tld_map_unregister()`
-    /// said (dropping the `Map` does the same and ignores it): every
-    /// thread's element is deleted from the map.
+    /// End this registration now, reporting what libtld said (dropping the
+    /// `Map` does the same and ignores it); when it was the map's last
+    /// registration, every thread's element is deleted from the map.
     ///
-    /// Errors: `ENOENT` when the map is no longer registered (another `Map`
-    /// of the same map ended the registration).
+    /// Errors: `ENOENT` when the registration is gone already (an owner
+    /// that was not registered unregistered the map), or the kernel's error
+    /// deleting an element (the registration then stays).
     pub fn unregister(self) -> io::Result<()> {
-        let this = mem::ManuallyDrop::new(self);
-        // Safety: the descriptor is open; it is moved out once, and `this`
-        // is never dropped.
-        let fd = unsafe { ptr::read(&this.fd) };
-        // Safety: fd is open until it is dropped at the end of this function.
-        let err = unsafe { sys::tld_map_unregister(fd.as_raw_fd()) };
+        let mut this = mem::ManuallyDrop::new(self);
+        let err = this.end();
+        // Safety: the fields are moved out once, and `this` is never dropped.
+        unsafe {
+            drop(ptr::read(&this.fd));
+            drop(ptr::read(&this.path));
+        }
         if err < 0 {
             Err(errno(err))
         } else {
             Ok(())
+        }
+    }
+
+    fn end(&mut self) -> c_int {
+        match &self.path {
+            // Safety: a valid NUL-terminated string.
+            Some(path) => unsafe { sys::tld_map_unregister_path(path.as_ptr()) },
+            // Safety: the descriptor is open until self.fd is dropped.
+            None => unsafe { sys::tld_map_unregister(self.fd.as_raw_fd()) },
         }
     }
 }
@@ -576,8 +591,7 @@ impl AsRawFd for Map {
 
 impl Drop for Map {
     fn drop(&mut self) {
-        // Safety: the descriptor is open until self.fd is dropped after this.
-        unsafe { sys::tld_map_unregister(self.fd.as_raw_fd()) };
+        self.end();
     }
 }
 

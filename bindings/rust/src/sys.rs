@@ -26,6 +26,7 @@ extern "C" {
     pub fn tld_map_register(map_fd: c_int) -> c_int;
     pub fn tld_map_unregister(map_fd: c_int) -> c_int;
     pub fn tld_map_open(pin_path: *const c_char) -> c_int;
+    pub fn tld_map_unregister_path(pin_path: *const c_char) -> c_int;
     pub fn tld_set_dyn_data_size(size: usize) -> c_int;
 }
 
