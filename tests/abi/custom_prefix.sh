@@ -1,6 +1,6 @@
 #!/bin/sh
-# custom_prefix.sh SOURCE_DIR: libtld installed in a prefix of its own, as
-# the README says to use it from there:
+# custom_prefix.sh SOURCE_DIR [--template]: libtld installed in a prefix of
+# its own, as the README says to use it from there:
 #   - a program built with `pkg-config --cflags --libs tld` does not find
 #     libtld.so.1 on its own, and runs with LD_LIBRARY_PATH set to the
 #     libdir, or when linked with -Wl,-rpath,LIBDIR;
@@ -8,11 +8,15 @@
 #     alone, and links with `pkg-config --cflags --libs tld libbpf`;
 #   - a Meson project finds it with PKG_CONFIG_PATH: its programs run from
 #     the build directory, and once installed with
-#     install_rpath: tld.get_variable('libdir').
+#     install_rpath: tld.get_variable('libdir');
+#   - with --template (the BPF toolchain is installed), the consumer
+#     template (examples/consumer) builds against it, taking <tld/tld.bpf.h>
+#     from the prefix.
 # libtld is configured here with the library and headers only
 # (-Dtests=false -Dexamples=false -Dtools=false -Dman=false).
 set -eu
 src=$1
+template=${2:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix=$work/opt/tld
@@ -72,4 +76,13 @@ log app-compile meson compile -C "$work/app/build"
 log app-install meson install -C "$work/app/build"
 [ "$(env -u LD_LIBRARY_PATH "$work/app/prefix/bin/app")" = 42 ] ||
 	fail "the installed Meson program did not run with install_rpath"
+if [ "$template" = --template ]; then
+	cp -R "$src/examples/consumer" "$work/consumer"
+	log template-setup meson setup "$work/consumer/build" "$work/consumer" --werror
+	log template-compile meson compile -C "$work/consumer/build"
+	grep -q -- "-I$prefix/include " "$work/consumer/build/build.ninja" ||
+		fail "the template's BPF build does not take <tld/tld.bpf.h> from $prefix/include"
+	ldd "$work/consumer/build/tld-writer" | grep -q "libtld\.so\.1 => $libdir/libtld\.so\.1" ||
+		fail "the template's tld-writer does not load $libdir/libtld.so.1"
+fi
 echo "a custom prefix: LD_LIBRARY_PATH, -Wl,-rpath, libbpf's flags and Meson's install_rpath work as the README says"
