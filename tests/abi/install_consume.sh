@@ -19,6 +19,9 @@ includedir=$(in_root "$(pkg-config --variable=includedir tld)")
 for h in tld.h tld.hpp tld.bpf.h tld_layout.h; do
 	[ -f "$includedir/tld/$h" ] || { echo "missing header $h" >&2; exit 1; }
 done
+bpf_includedir=$(in_root "$(pkg-config --variable=bpf_includedir tld)")
+[ -f "$bpf_includedir/tld/tld.bpf.h" ] ||
+	{ echo "pkg-config --variable=bpf_includedir tld names $bpf_includedir, which has no tld/tld.bpf.h" >&2; exit 1; }
 libdir=$(in_root "$(pkg-config --variable=libdir tld)")
 [ -L "$libdir/libtld.so" ] && [ -e "$libdir/libtld.so.1" ] || { echo "libtld.so links missing" >&2; exit 1; }
 cc -std=c11 -Wall -Werror "$src/tests/abi/consumer/consumer.c" -o "$root/c-consumer" $(pkg-config --cflags --libs tld)

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Checks of the manual pages in man/.
 
-usage: check_man.py LIBTLD_SO TLD_H MAN_DIR PAGE...
+usage: check_man.py LIBTLD_SO TLD_H VERSION MAN_DIR BUILT_DIR PAGE...
+       check_man.py --installed BUILD_DIR VERSION PAGE...
 
-PAGE... are the pages that man/meson.build installs.  Fails unless:
+PAGE... are the pages that man/meson.build installs: the copies in BUILT_DIR
+(the build directory's man/) of the pages in MAN_DIR, with the project
+version VERSION in their .TH line.  The first form fails unless:
   - every symbol that LIBTLD_SO exports (nm -D --defined-only), every
     function-like macro and inline function of TLD_H, and TLD_DEFINE_KEY,
     tld_key_is_err and tld_key_err_or_zero have a page NAME.3 in MAN_DIR
@@ -12,16 +15,25 @@ PAGE... are the pages that man/meson.build installs.  Fails unless:
     and each of them is named in the NAME section of the page that documents
     it;
   - every page in MAN_DIR is installed, and every installed page exists;
+  - every page in MAN_DIR names its release as "libtld @VERSION@" in its .TH
+    line, and its copy in BUILT_DIR as "libtld VERSION";
   - every page has a .TH line for its own name and section, the sections a
     page of its section needs, and the line "Added in libtld X.Y.Z";
   - a page that uses tbl says so on its first line ('\\" t);
   - every libtld page that a page refers to as name(N) exists;
   - every `.so` alias points at an existing page;
-  - every page renders with groff -ww (and with man -l, and lexgrog parses
-    its NAME section) without a single warning or error on stderr.
+  - every page of BUILT_DIR renders with groff -ww (and with man -l, and
+    lexgrog parses its NAME section) without a single warning or error on
+    stderr.
 
 Pages are rendered from a scratch directory laid out as an installed manual
 (man3/, man7/), so that `.so man3/x.3` resolves as it does once installed.
+
+The second form installs BUILD_DIR's manual pages (meson install --tags man)
+into a scratch directory and fails unless exactly the pages PAGE... were
+installed, each under manN/ for its section N, every .TH line among them
+names the release VERSION and no other, no page still holds the placeholder
+@VERSION@, and every `.so` alias points at an installed page.
 """
 import os
 import re
@@ -33,6 +45,7 @@ import tempfile
 MACROS = ['TLD_DEFINE_KEY', 'tld_key_is_err', 'tld_key_err_or_zero']
 INTERNAL_PREFIX = 'tld_priv_'
 INTERNAL_DOC = {'tld_priv_data': 'tld_data.3'}
+PLACEHOLDER = '@VERSION@'
 
 SECTIONS = {
     '3': ['NAME', 'LIBRARY', 'SYNOPSIS', 'DESCRIPTION', 'RETURN VALUE', 'ERRORS',
@@ -103,7 +116,24 @@ def name_line(text):
     return m.group(1) if m else ''
 
 
-def check_page(path, pages):
+def th_release(text):
+    """The release named in the .TH lines of a page (a list, one per line)."""
+    return re.findall(r'^\.TH\s.*"libtld ([^"]*)"', text, re.M)
+
+
+def check_source_page(path):
+    """A page in man/ names its release only through the placeholder."""
+    base = os.path.basename(path)
+    text = read(path)
+    if so_target(text):
+        return
+    for rel in th_release(text):
+        if rel != PLACEHOLDER:
+            problem(f'man/{base}: .TH line names "libtld {rel}", '
+                    f'not "libtld {PLACEHOLDER}" (meson puts the project version there)')
+
+
+def check_page(path, pages, version):
     base = os.path.basename(path)
     stem, _, sect = base.rpartition('.')
     text = read(path)
@@ -129,6 +159,8 @@ def check_page(path, pages):
                     f'"libtld X.Y.Z" "manual": {th[0]!r}')
         elif m.group(1) != stem or m.group(2) != sect:
             problem(f'{base}: .TH names {m.group(1)}({m.group(2)}), not {stem}({sect})')
+        elif m.group(4) != version:
+            problem(f'{base}: .TH names libtld {m.group(4)}, not the project version {version}')
     have = sections_of(text)
     for want in SECTIONS.get(sect, ['NAME', 'DESCRIPTION', 'SEE ALSO']):
         if want not in have:
@@ -178,16 +210,20 @@ def render(tmp, rel, env):
     return errors
 
 
-def main():
-    if len(sys.argv) < 5:
+def check_built(argv):
+    if len(argv) < 6:
         sys.exit(__doc__)
-    lib, header, man_dir = sys.argv[1], sys.argv[2], sys.argv[3]
-    installed = {os.path.basename(p) for p in sys.argv[4:]}
+    lib, header, version, man_dir, built_dir = argv[:5]
+    built = {os.path.basename(p): p for p in argv[5:]}
+    installed = set(built)
     present = {f for f in os.listdir(man_dir) if re.fullmatch(r'.+\.[1-9]', f)}
     for f in sorted(present - installed):
         problem(f'man/{f} is not installed by man/meson.build')
     for f in sorted(installed - present):
         problem(f'man/meson.build installs {f}, which does not exist')
+    for f, path in sorted(built.items()):
+        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(built_dir):
+            problem(f'{f}: installed from {path}, not from the build directory {built_dir}')
 
     wanted = exported(lib) | header_names(header) | set(MACROS)
     # Internal entry points of inline code (tld_priv_*) are not API: the page
@@ -204,17 +240,19 @@ def main():
             problem(f'{name} has no page man/{name}.3')
 
     for f in sorted(present):
-        check_page(os.path.join(man_dir, f), present)
+        check_source_page(os.path.join(man_dir, f))
+    for f in sorted(installed & present):
+        check_page(built[f], installed, version)
 
     env = dict(os.environ, LC_ALL='C.UTF-8', LANG='C.UTF-8', MANWIDTH='80',
                MAN_KEEP_FORMATTING='', MANPAGER='cat', PAGER='cat')
     env.pop('MANOPT', None)
     with tempfile.TemporaryDirectory(prefix='tld-man-') as tmp:
         rels = []
-        for f in sorted(present):
+        for f in sorted(installed & present):
             sub = 'man' + f.rpartition('.')[2]
             os.makedirs(os.path.join(tmp, sub), exist_ok=True)
-            shutil.copy(os.path.join(man_dir, f), os.path.join(tmp, sub, f))
+            shutil.copy(built[f], os.path.join(tmp, sub, f))
             rels.append(os.path.join(sub, f))
         for rel in rels:
             for err in render(tmp, rel, env):
@@ -225,8 +263,68 @@ def main():
         for p in problems:
             print('FAIL:', p)
         return 1
-    print('all pages present and render without warnings')
+    print(f'all pages present, naming libtld {version}, and render without warnings')
     return 0
+
+
+def check_installed(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    build, version = argv[0], argv[1]
+    want = {os.path.basename(p) for p in argv[2:]}
+    with tempfile.TemporaryDirectory(prefix='tld-man-install-') as root:
+        r = subprocess.run([tool('meson'), 'install', '-C', build, '--destdir', root,
+                            '--no-rebuild', '--tags', 'man', '--quiet'],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            sys.exit(f'check_man.py: meson install --tags man failed:\n{r.stdout}{r.stderr}')
+        found = {}
+        for d, _, files in os.walk(root):
+            for f in files:
+                path = os.path.join(d, f)
+                if not re.search(r'/man/man[1-9]$', d):
+                    problem(f'{os.path.relpath(path, root)}: installed with the manual '
+                            'pages but not in a manN/ directory')
+                    continue
+                if f in found:
+                    problem(f'{f} installed twice')
+                found[f] = path
+        for f in sorted(want - set(found)):
+            problem(f'{f} was not installed')
+        for f in sorted(set(found) - want):
+            problem(f'{f} was installed but is not a page of man/meson.build')
+        for f, path in sorted(found.items()):
+            sect = f.rpartition('.')[2]
+            if os.path.basename(os.path.dirname(path)) != 'man' + sect:
+                problem(f'{f} installed in {os.path.dirname(path)}, not in man{sect}/')
+            text = read(path)
+            if PLACEHOLDER in text:
+                problem(f'{f}: the installed page still holds {PLACEHOLDER}')
+            target = so_target(text)
+            if target:
+                if os.path.basename(target) not in found:
+                    problem(f'{f}: .so target {target} was not installed')
+                continue
+            rels = th_release(text)
+            if not rels:
+                problem(f'{f}: the installed page has no .TH line naming a release')
+            for rel in rels:
+                if rel != version:
+                    problem(f'{f}: the installed page names libtld {rel}, '
+                            f'not the project version {version}')
+    print(f'{len(found)} pages installed')
+    if problems:
+        for p in problems:
+            print('FAIL:', p)
+        return 1
+    print(f'every installed page names libtld {version} and no other release')
+    return 0
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--installed':
+        return check_installed(sys.argv[2:])
+    return check_built(sys.argv[1:])
 
 
 if __name__ == '__main__':

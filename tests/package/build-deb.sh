@@ -35,6 +35,23 @@ expect libtld-dev usr/include/tld/tld.h usr/include/tld/tld.hpp usr/include/tld/
 	usr/include/tld/tld_layout.h "usr/lib/$arch/libtld.so" "usr/lib/$arch/pkgconfig/tld.pc" \
 	usr/share/man/man3/tld_create_key.3 usr/share/man/man7/libtld.7
 expect tldctl usr/bin/tldctl usr/share/man/man1/tldctl.1
+doc=usr/share/doc/libtld-dev
+expect libtld-dev "$doc/README.md" "$doc/changelog.gz" "$doc/CHANGELOG.md" \
+	"$doc/examples/hello_tld.c" "$doc/examples/hello_tld.cpp" "$doc/examples/phase_profile.bpf.c" \
+	"$doc/examples/consumer/meson.build" "$doc/examples/consumer/consumer.bpf.c" \
+	"$doc/examples/consumer/loader.c" "$doc/examples/consumer/writer.c" \
+	"$doc/examples/consumer/consumer.h" "$doc/examples/consumer/README.md"
+# The upstream changelog, not a stub; the examples as they are in the tree.
+mkdir "$work/dev"
+dpkg-deb -x "$work"/libtld-dev_*.deb "$work/dev"
+[ "$(zcat "$work/dev/$doc/changelog.gz" | head -n1)" = "# Changelog" ] ||
+	{ echo "libtld-dev's changelog.gz is not CHANGELOG.md" >&2; fail=1; }
+if [ -d "$work/dev/$doc/examples/consumer" ]; then
+	for f in "$src"/examples/consumer/*; do
+		cmp -s "$f" "$work/dev/$doc/examples/consumer/$(basename "$f")" ||
+			{ echo "libtld-dev's examples/consumer/$(basename "$f") differs from the tree's" >&2; fail=1; }
+	done
+fi
 dpkg-deb -c "$work"/libtld1_*.deb | grep -q 'usr/include' && { echo "libtld1 ships headers" >&2; fail=1; }
 lintian --fail-on error --tag-display-limit 0 "$work"/*.changes || fail=1
 [ $fail -eq 0 ] && echo "libtld1, libtld-dev and tldctl built; lintian: no errors"
