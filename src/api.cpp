@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 
 #include "blocks.hpp"
@@ -61,17 +62,76 @@ void *data_slow(tld_key_t key) noexcept
 	no_cancel nc;
 	if (int err = tld::blocks::take())
 		return fail(-err);
-	return tld::blocks::t_page + TLD_LAYOUT_DATA_START + key.off;
+	return tld::blocks::t_thread.data + key.off;
 }
 
-// What tld_data() returns.
+// What tld_data() returns: the inline path of <tld/tld.h>, then the rest.
 inline void *data_of(tld_key_t key) noexcept
 {
-	char *page = tld::blocks::t_page;
-	if (__builtin_expect(page && tld::keys::is_key(key.off), 1))
-		return page + TLD_LAYOUT_DATA_START + key.off;
+	char *data = tld::blocks::t_thread.data;
+	if (__builtin_expect(data && tld::keys::is_key(key.off), 1))
+		return data + key.off;
 	return data_slow(key);
 }
+
+// The fast path's test: the thread is in the map of `map_fd`.
+inline bool known_fd(const tld_priv_thread &t, int map_fd) noexcept
+{
+	bool in = false;
+	for (int fd : t.fds)
+		in |= fd == map_fd;
+	return in && map_fd >= 0 && t.gen == __atomic_load_n(t.gen_now, __ATOMIC_RELAXED);
+}
+
+// Remember that the thread is in the map of `map_fd` as of generation
+// `gen`: what it knew of an older generation is void; a new descriptor
+// takes a free entry, or the next one in turn.
+void remember_fd(tld_priv_thread &t, int map_fd, std::uint64_t gen) noexcept
+{
+	static TLD_TLS unsigned t_next = 0;
+	if (t.gen != gen) {
+		for (auto &fd : t.fds)
+			fd = -1;
+		t.gen = gen;
+	}
+	for (auto &fd : t.fds)
+		if (fd == map_fd)
+			return;
+	for (auto &fd : t.fds)
+		if (fd < 0) {
+			fd = map_fd;
+			return;
+		}
+	t.fds[t_next++ % TLD_PRIV_FDS] = map_fd;
+}
+
+// What tld_get_data() returns.
+void *get_data_of(int map_fd, tld_key_t key) noexcept
+{
+	tld_priv_thread &t = tld::blocks::t_thread;
+	if (__builtin_expect(t.data && known_fd(t, map_fd) && tld::keys::is_key(key.off), 1))
+		return t.data + key.off;
+	void *p = data_of(key);
+	if (!p)
+		return nullptr;
+	if (map_fd < 0)
+		return fail(EBADF);
+	no_cancel nc;
+	std::uint64_t gen = 0;
+	if (int err = tld::maps::ensure(map_fd, &gen))
+		return fail(-err);
+	if (gen)
+		remember_fd(t, map_fd, gen);
+	return p;
+}
+
+// The layout of struct tld_priv_cache of libtld 0.2's <tld/tld.h>, whose
+// inline tld_data() calls tld_priv_data() with it.
+struct tld_priv_cache {
+	char *data;
+	const std::uint64_t *tagp;
+	std::uint64_t tag;
+};
 
 } // namespace
 
@@ -93,6 +153,15 @@ TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT
 	return data_of(key);
 }
 
+TLD_API void *tld_priv_lookup(tld_key_t key, std::ptrdiff_t *off) TLD_NOEXCEPT
+{
+	if (off)
+		*off = tld::blocks::thread_offset();
+	return data_of(key);
+}
+
+// The slow path of libtld 0.2's inline tld_data(): objects built with it
+// keep a cache checked against the page's owner tag.
 TLD_API void *tld_priv_data(tld_key_t key, tld_priv_cache *cache,
 			    std::uint64_t *key_bits) TLD_NOEXCEPT
 {
@@ -108,7 +177,7 @@ TLD_API void *tld_priv_data(tld_key_t key, tld_priv_cache *cache,
 		// point: it sees an empty cache or a complete one.
 		cache->tagp = nullptr;
 		std::atomic_signal_fence(std::memory_order_seq_cst);
-		cache->data = tld::blocks::t_page + TLD_LAYOUT_DATA_START;
+		cache->data = tld::blocks::t_thread.data;
 		cache->tag = tld::blocks::t_tag;
 		std::atomic_signal_fence(std::memory_order_seq_cst);
 		cache->tagp = tagp;
@@ -118,21 +187,14 @@ TLD_API void *tld_priv_data(tld_key_t key, tld_priv_cache *cache,
 
 TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 {
-	char *page = tld::blocks::t_page;
-	if (__builtin_expect(page && map_fd >= 0 && map_fd == tld::blocks::t_map_fd &&
-			     map_fd == tld::maps::g_last_fd.load(std::memory_order_relaxed) &&
-			     tld::keys::is_key(key.off), 1))
-		return page + TLD_LAYOUT_DATA_START + key.off;
-	void *p = data_of(key);
-	if (!p)
-		return nullptr;
-	if (map_fd < 0)
-		return fail(EBADF);
-	no_cancel nc;
-	if (int err = tld::maps::ensure(map_fd))
-		return fail(-err);
-	tld::blocks::t_map_fd = map_fd;
-	return p;
+	return get_data_of(map_fd, key);
+}
+
+TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, std::ptrdiff_t *off) TLD_NOEXCEPT
+{
+	if (off)
+		*off = tld::blocks::thread_offset();
+	return get_data_of(map_fd, key);
 }
 
 TLD_API void tld_free(void) TLD_NOEXCEPT

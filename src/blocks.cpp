@@ -62,10 +62,29 @@ void clear_tag(void *page) noexcept
 	}
 }
 
+// The thread's new block is in no map of a descriptor it used before.
+void forget_fds() noexcept
+{
+	for (auto &fd : t_thread.fds)
+		fd = -1;
+}
+
+// The block's address for the inline paths, last: a signal handler of this
+// thread sees no block or a complete one.
+void set_data(char *page) noexcept
+{
+	t_thread.key_bits = reinterpret_cast<const std::uint64_t *>(keys::g_key_bits);
+	t_thread.gen_now = maps::generation();
+	forget_fds();
+	std::atomic_signal_fence(std::memory_order_seq_cst);
+	t_thread.data = page + TLD_LAYOUT_DATA_START;
+}
+
 void clear_tls() noexcept
 {
-	t_page = nullptr;
-	t_map_fd = -1;
+	t_thread.data = nullptr;
+	std::atomic_signal_fence(std::memory_order_seq_cst);
+	forget_fds();
 	t_tagp = nullptr;
 }
 
@@ -157,7 +176,6 @@ void after_fork_child() noexcept
 	}
 	t_late = nullptr;
 	maps::forget_all_threads();
-	t_map_fd = -1;
 	if (self->page) {
 		self->tid = static_cast<pid_t>(syscall(SYS_gettid));
 		self->in_maps = 0;
@@ -236,20 +254,24 @@ int take_late() noexcept
 	b->next = g_late;
 	g_late = b;
 	t_late = b;
-	t_page = reinterpret_cast<char *>(d);
+	set_data(reinterpret_cast<char *>(d));
 	return 0;
 }
 
 } // namespace
 
-TLD_TLS char *t_page = nullptr;
-TLD_TLS int t_map_fd = -1;
+TLD_TLS tld_priv_thread t_thread = {};
 TLD_TLS std::uint64_t *t_tagp = nullptr;
 TLD_TLS std::uint64_t t_tag = 0;
 
+std::ptrdiff_t thread_offset() noexcept
+{
+	return reinterpret_cast<char *>(&t_thread) - static_cast<char *>(__builtin_thread_pointer());
+}
+
 int take() noexcept
 {
-	if (t_page)
+	if (t_thread.data)
 		return 0;
 	if (int err = keys::freeze())
 		return err;
@@ -280,8 +302,7 @@ int take() noexcept
 	maps::add_thread(t);
 	if (!t->err)
 		t->err = pin_err;
-	t_map_fd = -1;
-	t_page = reinterpret_cast<char *>(d);
+	set_data(reinterpret_cast<char *>(d));
 	return 0;
 }
 
@@ -300,7 +321,7 @@ int init_thread() noexcept
 void release() noexcept
 {
 	thread_rec *t = threads::self();
-	if (!t_page)
+	if (!t_thread.data)
 		return;
 	clear_tls();
 	locked g(g_lock);

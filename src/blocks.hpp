@@ -6,22 +6,29 @@
 
 namespace tld::blocks {
 
-// The calling thread's page, or nullptr before its first lookup.
-extern TLD_TLS char *t_page;
+// The calling thread's state as the inline tld_data() and tld_get_data() of
+// <tld/tld.h> read it: data is the thread's data area (its page + 8), or
+// nullptr before its first lookup.  Set and cleared by this module only.
+extern TLD_TLS tld_priv_thread t_thread;
 
-// The map fd this thread last confirmed it is registered in through
-// tld_get_data(); -1 when none.  Reset whenever the block changes.
-extern TLD_TLS int t_map_fd;
+// The offset of t_thread from the thread pointer, the same in every thread.
+std::ptrdiff_t thread_offset() noexcept;
+
+// The calling thread's page, or nullptr.
+inline char *page() noexcept
+{
+	return t_thread.data ? t_thread.data - TLD_LAYOUT_DATA_START : nullptr;
+}
 
 // Where the calling thread's page holds its owner tag (just past the data
-// area), and the tag: what the inline tld_data() of a caller checks its
-// cache against.  t_tagp is nullptr without a block, or when the data area
-// leaves no room for the tag (the inline path then always calls in).
+// area), and the tag: what the inline tld_data() of objects built with
+// libtld 0.2 checks its cache against.  t_tagp is nullptr without a block,
+// or when the data area leaves no room for the tag.
 extern TLD_TLS std::uint64_t *t_tagp;
 extern TLD_TLS std::uint64_t t_tag;
 
 // Take the calling thread's block and register it in every map.  Returns 0
-// with t_page set, -ENOMEM without a block, or 0 with the record's err set
+// with t_thread.data set, -ENOMEM without a block, or 0 with the record's err set
 // when some registration failed (the block is usable).
 int take() noexcept;
 

@@ -31,7 +31,15 @@
 
 namespace tld::maps {
 
-std::atomic<int> g_last_fd{-1};
+namespace {
+std::atomic<std::uint64_t> g_generation{1};
+} // namespace
+
+const std::uint64_t *generation() noexcept
+{
+	static_assert(sizeof(g_generation) == sizeof(std::uint64_t));
+	return reinterpret_cast<const std::uint64_t *>(&g_generation);
+}
 
 namespace {
 
@@ -219,7 +227,7 @@ int release_if_unused(int slot) noexcept
 		return first;
 	close_fd(m.fd);
 	m = {};
-	g_last_fd.store(-1, std::memory_order_relaxed);
+	g_generation.fetch_add(1, std::memory_order_release);
 	return 0;
 }
 
@@ -473,7 +481,7 @@ int unregister_path(const char *path) noexcept
 	return 0;
 }
 
-int ensure(int fd) noexcept
+int ensure(int fd, std::uint64_t *gen) noexcept
 {
 	bpf_map_info info;
 	variant kind;
@@ -494,14 +502,17 @@ int ensure(int fd) noexcept
 		g_maps[slot].implicit = true;
 	}
 	thread_rec *t = threads::self();
-	if (t->page && !(t->in_maps & (1u << slot))) {
+	*gen = 0;
+	if (!t->page)
+		return 0;	// a late block (the thread is exiting): in no map
+	if (!(t->in_maps & (1u << slot))) {
 		int err = add_to(t, 1u << slot);
 		t->err = err;
 		if (err)
 			return err;
 	}
-	// Under the lock, so that an unregistration cannot slip in between.
-	g_last_fd.store(fd, std::memory_order_relaxed);
+	// Under the lock, so that no unregistration slips in between.
+	*gen = g_generation.load(std::memory_order_acquire);
 	return 0;
 }
 

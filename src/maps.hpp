@@ -4,14 +4,16 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include "threads.hpp"
 
 namespace tld::maps {
 
-// The map fd last passed to tld_get_data() that is known to be registered;
-// the fast path of tld_get_data() compares against it and nothing else.
-extern std::atomic<int> g_last_fd;
+// The registration generation: it changes whenever a map stops being
+// registered, which ends what every thread knows of the descriptors whose
+// maps it is in (tld_priv_thread.fds).
+const std::uint64_t *generation() noexcept;
 
 // The C API's registrations: 0 (or a descriptor) or -errno.
 int register_map(int fd) noexcept;
@@ -21,7 +23,9 @@ int unregister_path(const char *path) noexcept;
 
 // tld_get_data(): make sure the map behind `fd` is registered (by the
 // process, if no owner registered it) and the calling thread is in it.
-int ensure(int fd) noexcept;
+// On success, *gen is the generation under which that was made sure, or 0
+// when the thread holds no registered block.
+int ensure(int fd, std::uint64_t *gen) noexcept;
 
 // With g_lock held: add `t` to every registered map it is not in yet.
 // Returns 0 or the first -errno (also stored in t->err).

@@ -147,69 +147,86 @@ TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
  *                        lookup tries again)
  * Async-signal-safe once the calling thread called tld_thread_init().
  *
- * With GCC or Clang, the header inlines the common case (the thread holds
- * its block, the key was seen before): a few loads and compares in the
- * caller, no call into the library.  It keeps a small cache per thread in
- * every executable or shared object that includes this header (initial-exec
- * TLS).  Define TLD_NO_INLINE before including <tld/tld.h> to call the
- * library every time instead.
+ * With GCC or Clang on x86-64 and arm64, the header inlines the common case
+ * (the thread holds its block): a few loads and compares in the caller, no
+ * call into the library.  The inline code reads the library's own state of
+ * the calling thread through the thread pointer; an object that includes
+ * this header adds no thread-local storage of its own.  Define TLD_NO_INLINE
+ * before including <tld/tld.h> to call the library every time instead.
  */
 TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
 
 /*
- * The inline fast path of tld_data().  Nothing below is API: the names may
- * change in any release, but what a compiled caller relies on stays:
- *   - tld_priv_data() returns what tld_data() returns; on success it may set
- *     the bit of the key's offset in @key_bits (offsets below 4096) and fill
- *     @cache for the calling thread, storing @cache->tagp last;
- *   - the library writes a tag unique in the process at *tagp when a thread
- *     takes its block, and zeroes it before the page changes hands, so a
- *     cache whose tag no longer matches is never used.
+ * The inline fast paths of tld_data() and tld_get_data().  Nothing below is
+ * API: the names may change in any release, but what a compiled caller
+ * relies on stays:
+ *   - the library keeps a struct tld_priv_thread for every thread in its
+ *     initial-exec TLS, at one offset from the thread pointer for all
+ *     threads; tld_priv_lookup() and tld_priv_get_data() return what
+ *     tld_data() and tld_get_data() return, and store that offset in *@off;
+ *   - @data is the thread's data area while the thread holds its block and
+ *     NULL otherwise; @key_bits has a bit for every 8-byte granule of the
+ *     data area where a key starts; while @gen equals *@gen_now (which
+ *     changes whenever a map stops being registered), the thread is in the
+ *     map of every descriptor in @fds (unused entries are -1).
+ * tld_priv_data() is the slow path of the inline tld_data() of libtld 0.2;
+ * objects built with that release call it.
  */
-struct tld_priv_cache {
-	char *data;			/* the thread's data area */
-	const uint64_t *tagp;		/* its page's owner tag; NULL: empty */
-	uint64_t tag;			/* the tag's value when filled */
+#define TLD_PRIV_FDS 8
+struct tld_priv_thread {
+	char *data;
+	const uint64_t *key_bits;
+	uint64_t gen;
+	const uint64_t *gen_now;
+	int32_t fds[TLD_PRIV_FDS];
 };
 
-TLD_API void *tld_priv_data(tld_key_t key, struct tld_priv_cache *cache,
-			    uint64_t *key_bits) TLD_NOEXCEPT;
+TLD_API void *tld_priv_lookup(tld_key_t key, ptrdiff_t *off) TLD_NOEXCEPT;
+TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, ptrdiff_t *off) TLD_NOEXCEPT;
 
-/* Only where a 64-bit atomic load is a plain load (no libatomic call). */
+/* Where the thread pointer is the base of initial-exec TLS and a 64-bit
+ * atomic load is a plain load. */
 #if defined(__GNUC__) && !defined(TLD_NO_INLINE) && \
+	(defined(__x86_64__) || defined(__aarch64__)) && \
 	defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2
 #define TLD_PRIV_INLINE 1
 #ifdef __cplusplus
 #define TLD_PRIV_U16(x) static_cast<uint16_t>(x)
+#define TLD_PRIV_THREAD(off)                                                   \
+	reinterpret_cast<const struct tld_priv_thread *>(                     \
+		static_cast<char *>(__builtin_thread_pointer()) + (off))
 #else
 #define TLD_PRIV_U16(x) ((uint16_t)(x))
+#define TLD_PRIV_THREAD(off)                                                   \
+	((const struct tld_priv_thread *)((char *)__builtin_thread_pointer() + (off)))
 #endif
-/* One per executable or shared object: weak, so that every translation unit
- * may define it; hidden, so that every object has its own. */
-extern __thread struct tld_priv_cache tld_priv_tls;
-extern uint64_t tld_priv_key_bits[8];
-__attribute__((__weak__, __visibility__("hidden"), __tls_model__("initial-exec")))
-__thread struct tld_priv_cache tld_priv_tls;
-__attribute__((__weak__, __visibility__("hidden")))
-uint64_t tld_priv_key_bits[8];
+/* The offset of the library's struct from the thread pointer, 0 until the
+ * first call into the library: one per executable or shared object (weak,
+ * so that every translation unit may define it; hidden, so that objects do
+ * not share it), never thread-local. */
+extern ptrdiff_t tld_priv_off;
+__attribute__((__weak__, __visibility__("hidden"))) ptrdiff_t tld_priv_off;
 
-/* The cache is read by name, never through a pointer: the address of a weak
- * variable may be null to a compiler, and null-pointer checks that
- * sanitizers add around a thread-local address do not survive the linker's
- * relaxation of its TLS access. */
+/* A key: a multiple of 8 below 32768 (negative keys fail here) whose bit
+ * is set. */
+#define TLD_PRIV_IS_KEY(t, off)                                                \
+	(!((off) & 0x8007u) &&                                                 \
+	 (__atomic_load_n(&(t)->key_bits[(off) >> 9], __ATOMIC_RELAXED) >> ((off) >> 3 & 63) & 1))
+
 extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
-	const uint64_t *tagp = tld_priv_tls.tagp;
-	unsigned off = TLD_PRIV_U16(key.off);
+	const ptrdiff_t toff = tld_priv_off;
+	const unsigned off = TLD_PRIV_U16(key.off);
 
-	/* off < 4096, a multiple of 8 (negative keys fail here) */
-	if (__builtin_expect(!(off & ~0xff8u) && tagp &&
-			     __atomic_load_n(tagp, __ATOMIC_RELAXED) == tld_priv_tls.tag &&
-			     (__atomic_load_n(&tld_priv_key_bits[off >> 9], __ATOMIC_RELAXED) >>
-			      (off >> 3 & 63) & 1), 1))
-		return tld_priv_tls.data + off;
-	return tld_priv_data(key, &tld_priv_tls, tld_priv_key_bits);
+	if (__builtin_expect(toff != 0, 1)) {
+		const struct tld_priv_thread *t = TLD_PRIV_THREAD(toff);
+		char *data = t->data;
+
+		if (__builtin_expect(data && TLD_PRIV_IS_KEY(t, off), 1))
+			return data + off;
+	}
+	return tld_priv_lookup(key, &tld_priv_off);
 }
 #endif
 
@@ -219,14 +236,40 @@ void *tld_data(tld_key_t key) TLD_NOEXCEPT
  * data layout).  The first call with a new fd registers the map for the whole
  * process, as tld_map_register() does; the library keeps its own reference to
  * the map, so @map_fd may be closed later.  The fast path recognizes the
- * map by its fd number: once @map_fd is closed, do not pass that number
- * again for another map without calling tld_map_register() on it first.
+ * map by its fd number (below 64; a larger number always calls the
+ * library): once @map_fd is closed, do not pass that number again for
+ * another map without calling tld_map_register() on it first.  Inlined by
+ * the header like tld_data(): once the thread is in the map, a call makes
+ * no system call and takes no lock.
  *
  * Returns NULL and sets errno to what tld_data() or tld_map_register() would
  * return, or to the error the kernel gave for this thread's map update.
  * Thread-safe.
  */
 TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT;
+
+#ifdef TLD_PRIV_INLINE
+extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
+void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
+{
+	const ptrdiff_t toff = tld_priv_off;
+	const unsigned off = TLD_PRIV_U16(key.off);
+
+	if (__builtin_expect(toff != 0, 1)) {
+		const struct tld_priv_thread *t = TLD_PRIV_THREAD(toff);
+		char *data = t->data;
+		int i, in = 0;
+
+		for (i = 0; i < TLD_PRIV_FDS; i++)
+			in |= t->fds[i] == map_fd;
+		if (__builtin_expect(data && in && map_fd >= 0 &&
+				     t->gen == __atomic_load_n(t->gen_now, __ATOMIC_RELAXED) &&
+				     TLD_PRIV_IS_KEY(t, off), 1))
+			return data + off;
+	}
+	return tld_priv_get_data(map_fd, key, &tld_priv_off);
+}
+#endif
 
 /*
  * tld_free() - release the calling thread's block now, instead of at thread

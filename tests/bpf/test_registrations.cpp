@@ -5,7 +5,12 @@
 // (see meson.build).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -651,4 +656,82 @@ TEST_CASE("after a registered process exits no task has an element in the map")
 	for (int i = 0; i < 100 && (left = with_element()) != 0; ++i)
 		usleep(10000);	// tasks are freed after an RCU grace period
 	CHECK(left == 0);
+}
+
+namespace {
+
+// In the calling thread only, from now on: the system calls that libtld's
+// slow paths make fail with EPERM (its lock's futex is not among them).
+bool deny_slow_path_syscalls()
+{
+	static const int denied[] = {SYS_bpf, SYS_fcntl, SYS_readlink, SYS_readlinkat,
+				     SYS_pidfd_open, SYS_close, SYS_mmap, SYS_openat};
+	std::vector<sock_filter> f;
+	f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+	const auto n = static_cast<unsigned char>(sizeof(denied) / sizeof(denied[0]));
+	for (unsigned char i = 0; i < n; ++i)
+		f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<__u32>(denied[i]),
+				     static_cast<unsigned char>(n - i), 0));
+	f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
+	sock_fprog prog = {static_cast<unsigned short>(f.size()), f.data()};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return false;
+	// The filter is on: this one must fail.
+	return syscall(SYS_fcntl, 0, F_GETFD) == -1 && errno == EPERM;
+}
+
+} // namespace
+
+TEST_CASE("tld_get_data and tld_data of a thread registered in 8 maps make no system call in any order")
+{
+	std::vector<std::unique_ptr<reader>> maps;
+	for (int i = 0; i < TLD_MAPS_MAX; ++i)
+		maps.push_back(std::make_unique<reader>(reader::probe));
+	std::string failure;
+	std::thread([&] {
+		auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
+		for (auto &m : maps)
+			if (tld_get_data(m->data_map_fd(), k_value) != p)
+				failure = "tld_get_data() did not register the thread";
+		if (!failure.empty())
+			return;
+		if (!deny_slow_path_syscalls()) {
+			failure = "the seccomp filter could not be set";
+			return;
+		}
+		for (int i = 0; i < 1000 && failure.empty(); ++i) {
+			const int fd = maps[static_cast<std::size_t>(i * 5 % TLD_MAPS_MAX)]->data_map_fd();
+			if (tld_get_data(fd, k_value) != p || tld_data(k_value) != p)
+				failure = "a call went to the kernel (" + std::to_string(errno) + ")";
+		}
+	}).join();
+	CHECK(failure == "");
+}
+
+TEST_CASE("a map that another owner let go is registered again by the thread's next tld_get_data")
+{
+	reader r(reader::probe);
+	const int fd = r.data_map_fd();
+	std::atomic<int> step{0};
+	std::string failure;
+	std::thread t([&] {
+		if (!tld_get_data(fd, k_value) || !tldtest::has_element(fd))
+			failure = "not registered by tld_get_data()";
+		step = 1;
+		step.notify_all();
+		step.wait(1);
+		// The registration tld_get_data() made is gone; the fast path must
+		// not answer for a map the thread is no longer in.
+		if (tldtest::has_element(fd))
+			failure = "still in the map after the unregistration";
+		else if (!tld_get_data(fd, k_value) || !tldtest::has_element(fd))
+			failure = "not registered again";
+	});
+	step.wait(0);
+	CHECK(tld_map_unregister(fd) == 0);
+	step = 2;
+	step.notify_all();
+	t.join();
+	CHECK(failure == "");
 }

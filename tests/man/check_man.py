@@ -44,7 +44,8 @@ import tempfile
 
 MACROS = ['TLD_DEFINE_KEY', 'tld_key_is_err', 'tld_key_err_or_zero']
 INTERNAL_PREFIX = 'tld_priv_'
-INTERNAL_DOC = {'tld_priv_data': 'tld_data.3'}
+INTERNAL_DOC = {'tld_priv_data': 'tld_data.3', 'tld_priv_lookup': 'tld_data.3',
+                'tld_priv_get_data': 'tld_data.3'}
 PLACEHOLDER = '@VERSION@'
 
 SECTIONS = {

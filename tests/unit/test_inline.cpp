@@ -1,6 +1,9 @@
-// The inline tld_data() of <tld/tld.h>: its per-object cache must never hand
-// out a page the thread no longer owns, must refuse what the library refuses,
-// and must agree with the library's own tld_data() in every state.
+// The inline tld_data() of <tld/tld.h>: it reads the library's own state of
+// the calling thread, so it must never hand out a page the thread no longer
+// owns, must refuse what the library refuses, and must agree with the
+// library's own tld_data() in every state; and objects built with libtld
+// 0.2's header (a per-object cache checked against an owner tag) keep
+// working.
 //
 // The pool gives back the most recently freed page first, so a page that one
 // thread drops is the next page another thread takes: the tests below use
@@ -8,6 +11,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/wait.h>
@@ -15,6 +19,9 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "unit_common.hpp"
@@ -92,7 +99,7 @@ private:
 
 } // namespace
 
-TEST_CASE("the inline tld_data fills its cache and agrees with the library's tld_data")
+TEST_CASE("the inline tld_data reads the library's state of the thread and agrees with the library's tld_data")
 {
 	const tld_key_t a = make_key("inline.a", 8);
 	const tld_key_t b = make_key("inline.b", 24);
@@ -101,14 +108,14 @@ TEST_CASE("the inline tld_data fills its cache and agrees with the library's tld
 	CHECK(reinterpret_cast<data_fn>(&tld_data) == lib);
 
 	std::thread([&] {
-		CHECK(tld_priv_tls.tagp == nullptr);
 		auto *pa = static_cast<std::uint64_t *>(tld_data(a));
 		REQUIRE(pa != nullptr);
-		// The first call went to the library and filled the cache.
-		REQUIRE(tld_priv_tls.tagp != nullptr);
-		CHECK(*tld_priv_tls.tagp == tld_priv_tls.tag);
-		CHECK(tld_priv_tls.tag != 0);
-		CHECK(tld_priv_tls.data + a.off == reinterpret_cast<char *>(pa));
+		// The first call went to the library and told this object where
+		// the library keeps the thread's state.
+		REQUIRE(tld_priv_off != 0);
+		const auto *t = reinterpret_cast<const tld_priv_thread *>(
+			static_cast<char *>(__builtin_thread_pointer()) + tld_priv_off);
+		CHECK(t->data + a.off == reinterpret_cast<char *>(pa));
 		for (int i = 0; i < 3; ++i) {
 			CHECK(tld_data(a) == lib(a));
 			CHECK(tld_data(b) == lib(b));
@@ -141,16 +148,15 @@ TEST_CASE("after tld_free the inline tld_data never returns the page another thr
 	}).join();
 }
 
-TEST_CASE("a library's own inline cache is invalidated when the thread frees its block")
+TEST_CASE("a library's own inline tld_data follows the thread when it frees its block")
 {
 	const tld_key_t k = tldtest_lib_a_key();
 	REQUIRE_FALSE(tld_key_is_err(k));
 	taker other(k);
 	std::thread([&] {
-		// The cache of libtldtest_a.so, not of this executable, names the page.
+		// libtldtest_a.so's inline tld_data(), not this executable's.
 		auto *p1 = static_cast<std::uint64_t *>(tldtest_lib_a_counter());
 		REQUIRE(p1 != nullptr);
-		CHECK(tld_priv_tls.tagp == nullptr);
 		tld_free();
 		std::uint64_t *q = other.take();
 		REQUIRE(q == p1);
@@ -207,17 +213,16 @@ TEST_CASE("a destructor running after libtld's at thread exit gets a block of it
 	CHECK(*probe.taken_by_other == 0x5eed);
 }
 
-TEST_CASE("keys the library refuses are refused by the inline tld_data with a warm cache")
+TEST_CASE("keys the library refuses are refused by the inline tld_data of a thread that holds its block")
 {
 	const tld_key_t k = make_key("inline.only", 8);
 	const std::int16_t bad_offsets[] = {
 		static_cast<std::int16_t>(k.off + 8),	// past the only key
 		static_cast<std::int16_t>(k.off + 4),	// inside it, unaligned
-		4096, 4104, 32000,			// beyond the bitmap
+		4096, 4104, 32000, 32767,		// beyond the data area
 	};
 	std::thread([&] {
 		REQUIRE(tld_data(k) != nullptr);
-		REQUIRE(tld_priv_tls.tagp != nullptr);
 		for (std::int16_t off : bad_offsets) {
 			INFO("offset " << off);
 			errno = 0;
@@ -255,7 +260,16 @@ std::size_t room_after_lib_a()
 	return tldtest::data_capacity() - 8;
 }
 
-TEST_CASE("the inline cache stays off when the data area leaves no room for the owner tag")
+// libtld 0.2's inline tld_data(): a per-object cache and its slow path,
+// tld_priv_data(), as objects built with that release call it.
+struct cache_0_2 {
+	char *data;
+	const std::uint64_t *tagp;
+	std::uint64_t tag;
+};
+extern "C" void *tld_priv_data(tld_key_t key, cache_0_2 *cache, std::uint64_t *key_bits);
+
+TEST_CASE("a data area that fills the page works through the inline tld_data and leaves the 0.2 cache off")
 {
 	REQUIRE(tld_set_dyn_data_size(0) == 0);
 	const std::size_t room = room_after_lib_a();
@@ -263,28 +277,70 @@ TEST_CASE("the inline cache stays off when the data area leaves no room for the 
 	std::thread([&] {
 		auto *p = static_cast<char *>(tld_data(k));
 		REQUIRE(p != nullptr);
-		CHECK(tld_priv_tls.tagp == nullptr);
 		CHECK(tld_data(k) == p);
+		CHECK(library_tld_data()(k) == p);
 		p[room - 1] = 1;	// the whole area is the caller's
+		cache_0_2 c{};
+		std::uint64_t bits[8] = {};
+		CHECK(tld_priv_data(k, &c, bits) == p);
+		CHECK(c.tagp == nullptr);	// no room for the owner tag
 	}).join();
 }
 
-TEST_CASE("the owner tag fits exactly when the data area leaves 8 bytes of the page")
+TEST_CASE("objects built with libtld 0.2 keep a cache that the owner tag invalidates when the page changes hands")
 {
 	REQUIRE(tld_set_dyn_data_size(0) == 0);
-	const std::size_t room = room_after_lib_a() - 8;
+	const std::size_t room = room_after_lib_a() - 8;	// the tag just fits
 	const tld_key_t k = make_key("inline.tight", room);
+	taker other(k);
 	std::thread([&] {
-		auto *p = static_cast<char *>(tld_data(k));
+		cache_0_2 c{};
+		std::uint64_t bits[8] = {};
+		auto *p = static_cast<char *>(tld_priv_data(k, &c, bits));
 		REQUIRE(p != nullptr);
-		REQUIRE(tld_priv_tls.tagp != nullptr);
-		CHECK(reinterpret_cast<const char *>(tld_priv_tls.tagp) == p + room);
+		REQUIRE(c.tagp != nullptr);
+		CHECK(reinterpret_cast<const char *>(c.tagp) == p + room);
 		CHECK(reinterpret_cast<std::uintptr_t>(p + room + 8) % tldtest::page_size() == 0);
-		CHECK(tld_data(k) == p);
+		CHECK(*c.tagp == c.tag);
+		CHECK(c.data + k.off == p);
+		CHECK((bits[k.off >> 9] >> (k.off >> 3 & 63) & 1) == 1);
+		tld_free();
+		CHECK(*c.tagp != c.tag);	// cleared before the page is given back
+		REQUIRE(reinterpret_cast<char *>(other.take()) == p);
+		CHECK(*c.tagp != c.tag);	// the other thread's tag is another one
 	}).join();
 }
 
-TEST_CASE("a forked child keeps the block and the warm cache of the thread that forked")
+TEST_CASE("a shared object that includes tld.h and inlines tld_data has no thread-local storage")
+{
+	// A plugin loaded with dlopen() must never fail to load for want of
+	// static TLS because it included the header.
+	const char *path = std::getenv("TLD_TEST_LIB_A");
+	REQUIRE(path);
+	FILE *f = std::fopen(path, "rb");
+	REQUIRE(f);
+	Elf64_Ehdr eh;
+	REQUIRE(std::fread(&eh, sizeof(eh), 1, f) == 1);
+	REQUIRE(std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0);
+	REQUIRE(eh.e_ident[EI_CLASS] == ELFCLASS64);
+	int tls = 0;
+	for (unsigned i = 0; i < eh.e_phnum; ++i) {
+		Elf64_Phdr ph;
+		REQUIRE(std::fseek(f, static_cast<long>(eh.e_phoff + i * eh.e_phentsize), SEEK_SET) == 0);
+		REQUIRE(std::fread(&ph, sizeof(ph), 1, f) == 1);
+		tls += ph.p_type == PT_TLS;
+	}
+	std::fclose(f);
+	CHECK(tls == 0);
+	// And its inline path works.
+	std::thread([] {
+		auto *p = static_cast<std::uint64_t *>(tldtest_lib_a_counter());
+		REQUIRE(p);
+		CHECK(p == library_tld_data()(tldtest_lib_a_key()));
+	}).join();
+}
+
+TEST_CASE("a forked child keeps the block of the thread that forked through the inline tld_data")
 {
 	const tld_key_t k = make_key("inline.fork", 8);
 	auto *p = static_cast<std::uint64_t *>(tld_data(k));
