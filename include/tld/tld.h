@@ -74,8 +74,15 @@ typedef struct {
  *            the space left (the dynamic reserve once blocks exist)
  *   -EEXIST  a TLD of that name is already published (see tld_find_key())
  *   -ENOSPC  TLD_KEYS_MAX TLDs are already published
- *   -ENOMEM  the metadata page could not be mapped
- * Thread-safe and lock-free; never blocks on another creator for long.
+ *   -ENOMEM  the metadata page could not be mapped, or the fork handlers
+ *            could not be registered
+ *   -EDEADLK the calling thread is inside tld_create_key() already: this call
+ *            comes from a signal handler that interrupted it
+ *   -EAGAIN  the creation lock could not be taken
+ * Thread-safe.  Creators take a lock, a priority-inheritance mutex: a creator
+ * waits only for the creations in progress, and lends them its priority.
+ * Not async-signal-safe; in a signal handler that interrupted a creation of
+ * its own thread it returns -EDEADLK instead of waiting for itself.
  */
 TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
 
@@ -119,8 +126,9 @@ static inline int tld_key_err_or_zero(tld_key_t key)
  * Returns the key, or a key holding:
  *   -EINVAL  @name is NULL, empty or too long; @size is 0; or the TLD exists
  *            with a size other than @size
- *   -ENOENT  no TLD of that name is published
- * Thread-safe.
+ *   -ENOENT  no TLD of that name is published (a TLD that another thread is
+ *            creating is found once its tld_create_key() published it)
+ * Thread-safe and async-signal-safe; never waits for anyone.
  */
 TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
 
