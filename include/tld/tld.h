@@ -97,15 +97,20 @@ TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
  * thread took its block are sized into every block; a definition that runs
  * later (a library loaded with dlopen() after threads used TLDs) must fit in
  * the dynamic reserve, or the key holds -E2BIG.
+ *
+ * The variable has hidden visibility: it belongs to the executable or shared
+ * object that defines it, so objects that happen to use the same variable
+ * name each keep their own key.  Other files of the same object may declare
+ * it `extern tld_key_t key;`; other objects use tld_find_key().
  */
 #define TLD_DEFINE_KEY(key, name, size)                                        \
-	extern tld_key_t key;                                                  \
-	tld_key_t key = { -EAGAIN };                                           \
+	extern __attribute__((__visibility__("hidden"))) tld_key_t key;        \
+	__attribute__((__visibility__("hidden"))) tld_key_t key = { -EAGAIN }; \
 	__attribute__((constructor(101))) static void tld__ctor_##key(void)    \
 	{                                                                      \
 		key = tld_create_key((name), (size));                           \
 	}                                                                      \
-	extern tld_key_t key
+	extern __attribute__((__visibility__("hidden"))) tld_key_t key
 
 /* tld_key_is_err() - true if @key holds an error instead of a key. */
 static inline bool tld_key_is_err(tld_key_t key)
