@@ -98,6 +98,12 @@ TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
  * later (a library loaded with dlopen() after threads used TLDs) must fit in
  * the dynamic reserve, or the key holds -E2BIG.
  *
+ * When @name is published already with @size bytes (a plugin loaded again
+ * after dlclose(), or another object defining the same name and size), the
+ * key is that TLD's: objects that define the same name and size share it.
+ * Published with another size, the key holds -EEXIST.  The constructor
+ * leaves errno as it found it.
+ *
  * The variable has hidden visibility: it belongs to the executable or shared
  * object that defines it, so objects that happen to use the same variable
  * name each keep their own key.  Other files of the same object may declare
@@ -108,7 +114,18 @@ TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
 	__attribute__((__visibility__("hidden"))) tld_key_t key = { -EAGAIN }; \
 	__attribute__((constructor(101))) static void tld__ctor_##key(void)    \
 	{                                                                      \
-		key = tld_create_key((name), (size));                           \
+		const int tld__errno = errno;                                  \
+		const char *tld__name = (name);                                \
+		const size_t tld__size = (size);                               \
+		tld_key_t tld__k = tld_create_key(tld__name, tld__size);       \
+		if (tld__k.off == -EEXIST) {                                   \
+			const tld_key_t tld__f =                               \
+				tld_find_key(tld__name, tld__size);            \
+			if (tld__f.off >= 0)                                   \
+				tld__k = tld__f;                               \
+		}                                                              \
+		key = tld__k;                                                  \
+		errno = tld__errno;                                            \
 	}                                                                      \
 	extern __attribute__((__visibility__("hidden"))) tld_key_t key
 
