@@ -72,21 +72,31 @@ public:
 	// Wrap a key from the C API without checking it; get() reports its error.
 	static key wrap(tld_key_t k) noexcept { return key(k); }
 
+	// A key that reads the tld_key_t variable `var` (of static storage
+	// duration, such as one of TLD_DEFINE_KEY()) at every use, so that it
+	// holds what `var` holds: -EAGAIN before the variable's constructor
+	// ran.  constexpr, so that a key at namespace scope made this way is
+	// initialized when its object is loaded, before any code runs.
+	static constexpr key follow(const tld_key_t &var) noexcept { return key(&var); }
+
 	// The calling thread's T, or nullptr with errno set.  Never throws.
-	T *get() const noexcept { return static_cast<T *>(tld_data(raw_)); }
+	T *get() const noexcept { return static_cast<T *>(tld_data(raw())); }
 
 	// Same, and make sure the thread is registered in the map `map_fd`.
-	T *get(int map_fd) const noexcept { return static_cast<T *>(tld_get_data(map_fd, raw_)); }
+	T *get(int map_fd) const noexcept { return static_cast<T *>(tld_get_data(map_fd, raw())); }
 
 	// False when the key holds an error (see error_code()).
-	explicit operator bool() const noexcept { return !tld_key_is_err(raw_); }
-	int error_code() const noexcept { return -tld_key_err_or_zero(raw_); }
+	explicit operator bool() const noexcept { return !tld_key_is_err(raw()); }
+	int error_code() const noexcept { return -tld_key_err_or_zero(raw()); }
 
-	tld_key_t raw() const noexcept { return raw_; }
+	// The key as the C API sees it.
+	tld_key_t raw() const noexcept { return var_ ? *var_ : raw_; }
 
 private:
 	explicit key(tld_key_t k) noexcept : raw_(k) {}
-	tld_key_t raw_;
+	constexpr explicit key(const tld_key_t *var) noexcept : var_(var) {}
+	const tld_key_t *var_ = nullptr;	// followed variable, or nullptr
+	tld_key_t raw_{-EAGAIN};		// the key when var_ is nullptr
 };
 
 // Set the calling thread's T for the life of a scope and restore the value
@@ -180,12 +190,31 @@ private:
 
 } // namespace tld
 
+#if defined(__cpp_constinit)
+#define TLD_PRIV_CONSTINIT constinit
+#else
+#define TLD_PRIV_CONSTINIT
+#endif
+
 // Define a typed key at namespace scope, created before main() runs (or when
-// the defining library is loaded) like TLD_DEFINE_KEY().  Creation failures
-// do not throw: `var` then converts to false and var.get() returns nullptr
-// with errno set to the error.
+// the defining library is loaded) by TLD_DEFINE_KEY(), whose rules it
+// follows.  `var` is a const tld::key<type> with external linkage and hidden
+// visibility, initialized at load time: it holds -EAGAIN until the
+// constructor of its TLD_DEFINE_KEY() ran (so an earlier constructor or
+// static initializer that uses it gets nullptr and EAGAIN, never another
+// TLD), then the key.  Creation failures do not throw: `var` then converts
+// to false and var.get() returns nullptr with errno set to the error.
 #define TLD_KEY(type, var, name)                                               \
 	TLD_DEFINE_KEY(var##_tld_raw_key, name, sizeof(type));                 \
-	const ::tld::key<type> var = ::tld::key<type>::wrap(var##_tld_raw_key)
+	TLD_KEY_DECLARE(type, var);                                            \
+	TLD_PRIV_CONSTINIT const ::tld::key<type> var =                        \
+		::tld::key<type>::follow(var##_tld_raw_key)
+
+// Declare a key that TLD_KEY() defines in another file of the same
+// executable or shared library, for example in a shared header; the
+// equivalent of `extern const ::tld::key<type> var;`.  TLD_KEY() declares
+// its variable with it: the hidden visibility goes with the declaration.
+#define TLD_KEY_DECLARE(type, var)                                             \
+	extern __attribute__((__visibility__("hidden"))) const ::tld::key<type> var
 
 #endif // TLD_TLD_HPP
