@@ -24,6 +24,8 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
+#include <new>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -101,32 +103,49 @@ private:
 
 // Set the calling thread's T for the life of a scope and restore the value
 // it had before, however the scope ends (exceptions included).  Scopes nest.
-// Never throws: when the TLD is unavailable (a key that failed, or no memory
-// for the thread's block) it does nothing and active() is false.
+// The previous value is written back through a new lookup of the key, into
+// the calling thread's current block: after a tld_free() inside the scope,
+// that is a new block (the lookup takes one), never the freed page, which
+// another thread may own by then.  Destroy a scope on the thread that made
+// it.  T need not be default-constructible or assignable: values are copied
+// as bytes.  Never throws, and leaves errno alone when it ends: when the TLD
+// is unavailable (a key that failed, or no memory for the thread's block)
+// it does nothing and active() is false.
 template <typename T> class scoped {
+	static_assert(std::is_trivially_copyable_v<T>, "a TLD is raw bytes shared with BPF");
+
 public:
-	scoped(const key<T> &k, const T &value) noexcept : p_(k.get())
+	scoped(const key<T> &k, const T &value) noexcept : key_(k.raw())
 	{
-		if (p_) {
-			saved_ = *p_;
-			*p_ = value;
-		}
+		void *p = tld_data(key_);
+		active_ = p != nullptr;
+		std::memcpy(saved_, p ? p : static_cast<const void *>(&value), sizeof(T));
+		if (p)
+			std::memmove(p, &value, sizeof(T));
 	}
 	~scoped()
 	{
-		if (p_)
-			*p_ = saved_;
+		if (!active_)
+			return;
+		const int saved_errno = errno;
+		if (void *p = tld_data(key_))
+			std::memcpy(p, saved_, sizeof(T));
+		errno = saved_errno;
 	}
 	scoped(const scoped &) = delete;
 	scoped &operator=(const scoped &) = delete;
 
-	bool active() const noexcept { return p_ != nullptr; }
-	// The value restored when the scope ends.
-	const T &previous() const noexcept { return saved_; }
+	bool active() const noexcept { return active_; }
+	// The value restored when the scope ends (`value` when not active).
+	const T &previous() const noexcept
+	{
+		return *std::launder(reinterpret_cast<const T *>(saved_));
+	}
 
 private:
-	T *p_;
-	T saved_{};
+	tld_key_t key_;
+	bool active_;
+	alignas(T) unsigned char saved_[sizeof(T)];
 };
 
 // A map registration that ends with the object: every thread is added to the

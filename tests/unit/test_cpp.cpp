@@ -3,6 +3,7 @@
 #include <tld/tld.hpp>
 
 #include <catch2/catch_test_macros.hpp>
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <thread>
@@ -14,8 +15,16 @@ struct hint {
 	std::uint8_t in_cs;
 };
 
+// Trivially copyable, but neither default-constructible nor assignable.
+struct no_default {
+	explicit no_default(std::uint32_t x) : v(x) {}
+	std::uint32_t v;
+};
+static_assert(!std::is_default_constructible_v<no_default>);
+
 TLD_KEY(std::uint64_t, request_id, "cpp.request_id");
 TLD_KEY(hint, hints, "cpp.hints");
+TLD_KEY(no_default, no_default_key, "cpp.no_default");
 
 // No C entry point can throw, so no exception can unwind through the C
 // library: a throw inside it would terminate instead.
@@ -163,4 +172,61 @@ TEST_CASE("a map object reports a bad descriptor or path as tld_error")
 	} catch (const tld::error &e) {
 		CHECK(e.code().value() == ENOENT);
 	}
+}
+
+TEST_CASE("a scoped value restored after tld_free never writes into the page another thread took")
+{
+	std::uint64_t *const mine = request_id.get();
+	REQUIRE(mine != nullptr);
+	*mine = 1;
+	std::atomic<int> step{0};
+	std::uint64_t *theirs = nullptr;
+	std::uint64_t theirs_after = 0;
+	std::thread other;
+	{
+		tld::scoped<std::uint64_t> s(request_id, 2);
+		REQUIRE(s.active());
+		tld_free();	// the page goes back to the pool
+		other = std::thread([&] {
+			theirs = request_id.get();	// takes the page just freed
+			if (theirs)
+				*theirs = 0x07e4;
+			step = 1;
+			while (step.load() != 2)
+				std::this_thread::yield();
+			if (theirs)
+				theirs_after = *theirs;
+		});
+		while (step.load() != 1)
+			std::this_thread::yield();
+	}	// the scope ends: the previous value is restored
+	step = 2;
+	other.join();
+	INFO("this thread's TLD was at " << mine << ", the other thread's is at " << theirs);
+	REQUIRE(theirs == mine);	// the other thread took the freed page
+	CHECK(theirs_after == 0x07e4);
+	// The value went into this thread's own (new) block.
+	std::uint64_t *now = request_id.get();
+	REQUIRE(now != nullptr);
+	CHECK(now != mine);
+	CHECK(*now == 1);
+}
+
+TEST_CASE("a scoped value of a type without a default constructor sets and restores it")
+{
+	no_default *p = no_default_key.get();
+	REQUIRE(p != nullptr);
+	*p = no_default(5);
+	{
+		tld::scoped<no_default> s(no_default_key, no_default(9));
+		CHECK(s.active());
+		CHECK(no_default_key.get()->v == 9);
+		CHECK(s.previous().v == 5);
+	}
+	CHECK(no_default_key.get()->v == 5);
+	// A key that failed: the scope is inactive and previous() is the value.
+	auto bad = tld::key<no_default>::wrap(tld_key_t{-EINVAL});
+	tld::scoped<no_default> s(bad, no_default(3));
+	CHECK_FALSE(s.active());
+	CHECK(s.previous().v == 3);
 }
