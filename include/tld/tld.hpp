@@ -14,8 +14,9 @@
 //	}
 //
 // Errors at set-up (creating a key, registering a map) throw tld::error, a
-// std::system_error carrying the errno.  The per-thread accessors never throw:
-// they return nullptr and leave the reason in errno, like the C functions.
+// std::system_error carrying the errno and naming the call that failed.  The
+// per-thread accessors never throw: they return nullptr or a negative errno
+// and leave the reason in errno, like the C functions.
 #ifndef TLD_TLD_HPP
 #define TLD_TLD_HPP
 
@@ -26,6 +27,7 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -38,11 +40,47 @@ namespace tld {
 // larger, whatever the run-time page size.
 inline constexpr std::size_t max_size = 4096 - 8;
 
-// A failed set-up call: code() is the errno (std::generic_category()).
+// A failed set-up call: code() is the errno (std::generic_category()), and
+// what() names the call and its argument, then the errno's message, e.g.
+// `tld_create_key("myapp.prio", 4): File exists`.
 class error : public std::system_error {
 public:
 	error(int err, const char *what) : std::system_error(err, std::generic_category(), what) {}
+	error(int err, const std::string &what)
+		: std::system_error(err, std::generic_category(), what)
+	{
+	}
 };
+
+namespace priv {
+// `fn("name", size)`, the text of a failed call for tld::error.
+inline std::string call_text(const char *fn, const char *name, std::size_t size)
+{
+	std::string s = std::string(fn) + "(";
+	s += name ? "\"" + std::string(name) + "\"" : std::string("NULL");
+	s += ", " + std::to_string(size) + ")";
+	return s;
+}
+
+inline std::string call_text(const char *fn, const char *path)
+{
+	return std::string(fn) + "(" + (path ? "\"" + std::string(path) + "\"" : std::string("NULL")) +
+	       ")";
+}
+} // namespace priv
+
+// The calling thread's registration, as tld_thread_init() makes it: takes
+// the thread's block and registers it in every registered map.  0, or a
+// negative errno (see tld_thread_init(3)); after a registration error the
+// block still works locally.  Never throws.
+inline int thread_init() noexcept { return tld_thread_init(); }
+
+// Release the calling thread's block now (tld_free()).  Never throws.
+inline void free_thread() noexcept { tld_free(); }
+
+// Set the per-thread reserve for keys created after the first block
+// (tld_set_dyn_data_size()): 0 or a negative errno.  Never throws.
+inline int set_dyn_data_size(std::size_t size) noexcept { return tld_set_dyn_data_size(size); }
 
 // A typed TLD: every thread has its own T, readable by BPF under the key's name.
 template <typename T> class key {
@@ -57,7 +95,7 @@ public:
 	explicit key(const char *name) : raw_(tld_create_key(name, sizeof(T)))
 	{
 		if (tld_key_is_err(raw_))
-			throw error(-raw_.off, "tld_create_key");
+			throw error(-raw_.off, priv::call_text("tld_create_key", name, sizeof(T)));
 	}
 
 	// Adopt the TLD `name` that other code in the process created; its size
@@ -67,7 +105,7 @@ public:
 	{
 		tld_key_t k = tld_find_key(name, sizeof(T));
 		if (tld_key_is_err(k))
-			throw error(-k.off, "tld_find_key");
+			throw error(-k.off, priv::call_text("tld_find_key", name, sizeof(T)));
 		return key(k);
 	}
 
@@ -79,13 +117,24 @@ public:
 	// holds what `var` holds: -EAGAIN before the variable's constructor
 	// ran.  constexpr, so that a key at namespace scope made this way is
 	// initialized when its object is loaded, before any code runs.
-	static constexpr key follow(const tld_key_t &var) noexcept { return key(&var); }
+	static constexpr key follow(const tld_key_t &var) noexcept { return key(follow_tag{}, &var); }
 
 	// The calling thread's T, or nullptr with errno set.  Never throws.
 	T *get() const noexcept { return static_cast<T *>(tld_data(raw())); }
 
 	// Same, and make sure the thread is registered in the map `map_fd`.
 	T *get(int map_fd) const noexcept { return static_cast<T *>(tld_get_data(map_fd, raw())); }
+
+	// Store `v` as the calling thread's value: 0, or a negative errno (also
+	// left in errno) when get() would return nullptr.  Never throws.
+	int set(const T &v) const noexcept
+	{
+		void *p = tld_data(raw());
+		if (!p)
+			return -errno;
+		std::memmove(p, &v, sizeof(T));
+		return 0;
+	}
 
 	// False when the key holds an error (see error_code()).
 	explicit operator bool() const noexcept { return !tld_key_is_err(raw()); }
@@ -95,8 +144,9 @@ public:
 	tld_key_t raw() const noexcept { return var_ ? *var_ : raw_; }
 
 private:
+	struct follow_tag {};
 	explicit key(tld_key_t k) noexcept : raw_(k) {}
-	constexpr explicit key(const tld_key_t *var) noexcept : var_(var) {}
+	constexpr key(follow_tag, const tld_key_t *var) noexcept : var_(var) {}
 	const tld_key_t *var_ = nullptr;	// followed variable, or nullptr
 	tld_key_t raw_{-EAGAIN};		// the key when var_ is nullptr
 };
@@ -153,18 +203,22 @@ private:
 // Registrations are per map, not per object: keep one tld::map per map.
 class map {
 public:
+	// An empty object, registering nothing, until a registration is moved
+	// into it.
+	map() noexcept = default;
+
 	// Register the map `map_fd`; the object keeps its own duplicate of the
 	// descriptor.  Throws tld::error.
 	explicit map(int map_fd)
 	{
 		int err = tld_map_register(map_fd);
 		if (err)
-			throw error(-err, "tld_map_register");
+			throw error(-err, "tld_map_register(fd " + std::to_string(map_fd) + ")");
 		fd_ = fcntl(map_fd, F_DUPFD_CLOEXEC, 3);
 		if (fd_ < 0) {
 			err = errno;
 			tld_map_unregister(map_fd);
-			throw error(err, "fcntl(F_DUPFD_CLOEXEC)");
+			throw error(err, "fcntl(" + std::to_string(map_fd) + ", F_DUPFD_CLOEXEC)");
 		}
 	}
 
@@ -173,7 +227,7 @@ public:
 	{
 		int fd = tld_map_open(path);
 		if (fd < 0)
-			throw error(-fd, "tld_map_open");
+			throw error(-fd, priv::call_text("tld_map_open", path));
 		return map(adopt_fd{}, fd);
 	}
 
@@ -190,8 +244,13 @@ public:
 	map &operator=(const map &) = delete;
 	~map() { reset(); }
 
-	// A descriptor of the map, owned by this object (-1 once moved from).
+	// A descriptor of the map, owned by this object (-1 when empty).
 	int fd() const noexcept { return fd_; }
+
+	// Whether the object holds a registration: false when default-
+	// constructed or moved from.
+	bool empty() const noexcept { return fd_ < 0; }
+	explicit operator bool() const noexcept { return fd_ >= 0; }
 
 private:
 	struct adopt_fd {};
