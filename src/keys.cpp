@@ -97,11 +97,16 @@ void fork_parent() noexcept
 		pthread_mutex_unlock(&g_create_lock);
 }
 
-// The parent's lock names a thread of the parent as its owner: the child
-// makes a new one, held again if the interrupted creation of the forking
-// thread held it, so that this creation ends by unlocking it as usual.
+// The parent's lock names a thread of the parent as its owner, which a
+// priority-inheritance mutex cannot be unlocked from in the child: the child
+// releases what it holds (for the bookkeeping of tools that track locks, and
+// a plain mutex) and makes the lock anew, held again if the interrupted
+// creation of the forking thread held it, so that this creation ends by
+// unlocking it as usual.
 void fork_child() noexcept
 {
+	if (t_creating != entering)	// taken by fork_prepare(), or by the creation
+		pthread_mutex_unlock(&g_create_lock);
 	init_lock();
 	if (t_creating == holding)
 		pthread_mutex_lock(&g_create_lock);
