@@ -72,15 +72,30 @@ void fork_child() noexcept;
 
 // A priority-inheritance mutex where the system has them, a plain one
 // otherwise.
+bool g_lock_is_pi = false;
+
 void init_lock() noexcept
 {
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
-	if (pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT) != 0 ||
-	    pthread_mutex_init(&g_create_lock, &a) != 0)
+	g_lock_is_pi = pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT) == 0 &&
+		       pthread_mutex_init(&g_create_lock, &a) == 0;
+	if (!g_lock_is_pi)
 		pthread_mutex_init(&g_create_lock, nullptr);
 	pthread_mutexattr_destroy(&a);
 }
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool thread_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool thread_sanitizer = true;
+#else
+constexpr bool thread_sanitizer = false;
+#endif
+#else
+constexpr bool thread_sanitizer = false;
+#endif
 
 // fork() takes the lock, so that the child never copies a slot that is half
 // written, unless the forking thread is itself inside create() (fork() from
@@ -97,16 +112,16 @@ void fork_parent() noexcept
 		pthread_mutex_unlock(&g_create_lock);
 }
 
-// The parent's lock names a thread of the parent as its owner, which a
-// priority-inheritance mutex cannot be unlocked from in the child: the child
-// releases what it holds (for the bookkeeping of tools that track locks, and
-// a plain mutex) and makes the lock anew, held again if the interrupted
-// creation of the forking thread held it, so that this creation ends by
-// unlocking it as usual.
+// The child makes the lock anew, held again if the interrupted creation of
+// the forking thread held it, so that this creation ends by unlocking it as
+// usual.  A priority-inheritance mutex records the parent's thread as its
+// owner and cannot be unlocked here; a plain one is unlocked first, and so
+// is every one under ThreadSanitizer (glibc refuses the unlock of the
+// former with EPERM), which otherwise keeps counting the lock as held.
 void fork_child() noexcept
 {
-	if (t_creating != entering)	// taken by fork_prepare(), or by the creation
-		pthread_mutex_unlock(&g_create_lock);
+	if (t_creating != entering && (!g_lock_is_pi || thread_sanitizer))
+		pthread_mutex_unlock(&g_create_lock);	// taken by fork_prepare() or the creation
 	init_lock();
 	if (t_creating == holding)
 		pthread_mutex_lock(&g_create_lock);
