@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The two libraries of test_objects.cpp.  The program and both libraries
  * define a key variable called `same_key` with TLD_DEFINE_KEY(), each for a
  * TLD of its own, and the C++ ones a typed key called `same_typed_key`:

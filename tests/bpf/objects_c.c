@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Library C of test_objects.cpp: defines `same_key` for "objects.lib_c".
  * Built with default visibility, like most libraries: only the variable's
  * own visibility keeps it out of the program's reach.  Its header comes

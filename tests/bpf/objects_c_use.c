@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Library C's other source file: uses the key through the header's extern
  * declaration. */
 #include <errno.h>
