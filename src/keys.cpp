@@ -1,16 +1,22 @@
 // The metadata page.
 //
-// All of the creators' shared state lives in one 64-bit word, so that taking a
-// slot, growing the data size and freezing the layout are single
-// compare-and-swap steps: creation is lock-free, and a key racing with the
-// first block either lands before the freeze (and is sized into every block)
-// or after it (and must fit the reserve).  The page itself is
-// published as PROTOCOL.md says: name first, then the slot's size with
-// release semantics, and the page's `cnt` only ever covers published slots.
+// Creators take one lock, a priority-inheritance mutex, so that a creator
+// that waits for another lends it its priority: a real-time thread never
+// waits behind a creator that cannot run.  Under the lock a creator writes
+// the slot's name, stores its size with release semantics, and only then
+// advances the page's `cnt` over it (libtld(7)), so `cnt` only ever covers
+// published slots: tld_find_key() and BPF readers walk the slots below
+// `cnt` and never wait for anyone.  A signal handler that interrupts its
+// own thread's creation gets -EDEADLK instead of waiting for itself.
+//
+// The data size, the reserve and the freeze live in one atomic word outside
+// the lock, because blocks.cpp freezes the layout at a thread's first block
+// without taking it: a key racing with the first block either lands before
+// the freeze (and is sized into every block) or after it (and must fit the
+// reserve).
 #include "keys.hpp"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -18,48 +24,108 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "threads.hpp"
+
 namespace tld::keys {
 namespace {
 
-// State word: | frozen:1 | reserve:16 | size:16 | cnt:16 |
+// State word: | frozen:1 | reserve:16 | size:16 |
 struct state {
 	std::uint64_t w;
-	unsigned cnt() const { return w & 0xffff; }
-	std::size_t size() const { return (w >> 16) & 0xffff; }
-	std::size_t reserve() const { return (w >> 32) & 0xffff; }
-	bool frozen() const { return (w >> 48) & 1; }
-	static state make(unsigned cnt, std::size_t size, std::size_t reserve, bool frozen)
+	std::size_t size() const { return w & 0xffff; }
+	std::size_t reserve() const { return (w >> 16) & 0xffff; }
+	bool frozen() const { return (w >> 32) & 1; }
+	static state make(std::size_t size, std::size_t reserve, bool frozen)
 	{
-		return {std::uint64_t{cnt} | std::uint64_t{size} << 16 |
-			std::uint64_t{reserve} << 32 | std::uint64_t{frozen} << 48};
+		return {std::uint64_t{size} | std::uint64_t{reserve} << 16 |
+			std::uint64_t{frozen} << 32};
 	}
 };
+constexpr std::uint64_t frozen_bit = std::uint64_t{1} << 32;
 
 std::atomic<std::uint64_t> g_state{0};
-// fork() must not copy a slot that is reserved but not yet published: the
-// child would wait for it forever.  Creators announce themselves; the fork
-// handler waits until none is between its reservation and its publication.
-std::atomic<int> g_creating{0};
-std::atomic<bool> g_forking{false};
-pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
-
-struct creator_guard {
-	creator_guard() noexcept
-	{
-		for (;;) {
-			g_creating.fetch_add(1, std::memory_order_seq_cst);
-			if (!g_forking.load(std::memory_order_seq_cst))
-				return;
-			g_creating.fetch_sub(1, std::memory_order_seq_cst);
-			while (g_forking.load(std::memory_order_acquire))
-				sched_yield();
-		}
-	}
-	~creator_guard() { g_creating.fetch_sub(1, std::memory_order_release); }
-	creator_guard(const creator_guard &) = delete;
-	creator_guard &operator=(const creator_guard &) = delete;
-};
 std::atomic<tld_meta_u *> g_meta{nullptr};
+
+// The creation lock, set up on the first creation; the fork handlers are
+// registered under it by the first creation that can.
+pthread_mutex_t g_create_lock;
+pthread_once_t g_create_once = PTHREAD_ONCE_INIT;
+bool g_atfork_registered = false;
+
+// Where the calling thread is in create().  A signal handler that runs
+// while it is not idle must not wait for the lock (its own thread holds it,
+// or may be inside pthread_mutex_lock()), and neither may a fork handler
+// run by a fork() in such a handler.
+enum : unsigned char { idle, entering, holding };
+TLD_TLS unsigned char t_creating = idle;
+
+void set_creating(unsigned char v) noexcept
+{
+	std::atomic_signal_fence(std::memory_order_seq_cst);
+	t_creating = v;
+	std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+void fork_prepare() noexcept;
+void fork_parent() noexcept;
+void fork_child() noexcept;
+
+// A priority-inheritance mutex where the system has them, a plain one
+// otherwise.
+bool g_lock_is_pi = false;
+
+void init_lock() noexcept
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	g_lock_is_pi = pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT) == 0 &&
+		       pthread_mutex_init(&g_create_lock, &a) == 0;
+	if (!g_lock_is_pi)
+		pthread_mutex_init(&g_create_lock, nullptr);
+	pthread_mutexattr_destroy(&a);
+}
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool thread_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool thread_sanitizer = true;
+#else
+constexpr bool thread_sanitizer = false;
+#endif
+#else
+constexpr bool thread_sanitizer = false;
+#endif
+
+// fork() takes the lock, so that the child never copies a slot that is half
+// written, unless the forking thread is itself inside create() (fork() from
+// a signal handler that interrupted it): it cannot wait for itself.
+void fork_prepare() noexcept
+{
+	if (t_creating == idle)
+		pthread_mutex_lock(&g_create_lock);
+}
+
+void fork_parent() noexcept
+{
+	if (t_creating == idle)
+		pthread_mutex_unlock(&g_create_lock);
+}
+
+// The child makes the lock anew, held again if the interrupted creation of
+// the forking thread held it, so that this creation ends by unlocking it as
+// usual.  A priority-inheritance mutex records the parent's thread as its
+// owner and cannot be unlocked here; a plain one is unlocked first, and so
+// is every one under ThreadSanitizer (glibc refuses the unlock of the
+// former with EPERM), which otherwise keeps counting the lock as held.
+void fork_child() noexcept
+{
+	if (t_creating != entering && (!g_lock_is_pi || thread_sanitizer))
+		pthread_mutex_unlock(&g_create_lock);	// taken by fork_prepare() or the creation
+	init_lock();
+	if (t_creating == holding)
+		pthread_mutex_lock(&g_create_lock);
+}
 
 template <typename T> std::atomic_ref<T> aref(T &v) { return std::atomic_ref<T>(v); }
 
@@ -95,30 +161,6 @@ void sync_page_size(tld_meta_u *m) noexcept
 	}
 }
 
-// Advance the page's `cnt` over every consecutive published slot.
-void advance_page_cnt(tld_meta_u *m) noexcept
-{
-	__u16 c = aref(m->cnt).load(std::memory_order_acquire);
-	while (c < TLD_LAYOUT_SLOTS &&
-	       aref(m->metadata[c].size).load(std::memory_order_acquire) != 0) {
-		if (aref(m->cnt).compare_exchange_weak(c, static_cast<__u16>(c + 1),
-						       std::memory_order_acq_rel))
-			++c;
-	}
-}
-
-// Size of slot i, waiting for its creator to publish it: a slot is reserved
-// and published by one thread within a few stores, so this wait is short.
-std::size_t published_size(tld_meta_u *m, unsigned i) noexcept
-{
-	for (;;) {
-		__u16 sz = aref(m->metadata[i].size).load(std::memory_order_acquire);
-		if (sz)
-			return sz;
-		sched_yield();
-	}
-}
-
 bool same_name(const tld_metadata &slot, const char *name, std::size_t len) noexcept
 {
 	return std::memcmp(slot.name, name, len) == 0 &&
@@ -131,13 +173,56 @@ void mark_key(std::size_t off) noexcept
 	g_key_bits[g / 64].fetch_or(std::uint64_t{1} << (g % 64), std::memory_order_release);
 }
 
-void fork_prepare() noexcept;
-void fork_done() noexcept;
-void fork_child() noexcept;
+// The creation proper, with the lock held: every slot below the page's
+// `cnt` is published, and nobody else writes the page.
+int publish(tld_meta_u *m, const char *name, std::size_t size) noexcept
+{
+	const std::size_t len = std::strlen(name);
+	const unsigned cnt = aref(m->cnt).load(std::memory_order_relaxed);
+	std::size_t off = 0;
+	for (unsigned i = 0; i < cnt; ++i) {
+		if (same_name(m->metadata[i], name, len))
+			return -EEXIST;
+		off += round8(aref(m->metadata[i].size).load(std::memory_order_relaxed));
+	}
+	if (cnt >= TLD_LAYOUT_SLOTS)
+		return -ENOSPC;
+	const std::size_t r = round8(size);
+	state s{g_state.load(std::memory_order_acquire)};
+	for (;;) {
+		if (s.frozen()) {
+			// The size of a frozen layout never changes again.
+			if (off + r > s.size())
+				return -E2BIG;
+			break;
+		}
+		if (s.size() + r > data_capacity())
+			return -E2BIG;
+		const state next = state::make(s.size() + r, s.reserve(), false);
+		if (g_state.compare_exchange_weak(s.w, next.w, std::memory_order_acq_rel))
+			break;
+	}
+
+	// Readers look at a slot only once `cnt` covers it: plain stores do
+	// for the name, and every byte of it is written, since a child of a
+	// fork() may find a name left half written here.
+	tld_metadata &slot = m->metadata[cnt];
+	std::memcpy(slot.name, name, len);
+	std::memset(slot.name + len, 0, TLD_LAYOUT_NAME_LEN - len);
+	// A key is valid for tld_data() before anyone can find it by name.
+	mark_key(off);
+	if (publish_hook_fn hook = g_publish_hook)
+		hook(name);
+	aref(slot.size).store(static_cast<__u16>(size), std::memory_order_release);
+	aref(m->cnt).store(static_cast<__u16>(cnt + 1), std::memory_order_release);
+	sync_page_size(m);
+	return static_cast<int>(off);
+}
 
 } // namespace
 
 std::atomic<std::uint64_t> g_key_bits[max_page_size / 8 / 64];
+publish_hook_fn g_publish_hook = nullptr;
 
 int check_name(const char *name) noexcept
 {
@@ -162,7 +247,7 @@ tld_meta_u *meta_page() noexcept
 	// sees the page sees the initial reserve too.
 	std::size_t r = reserve_from_env();
 	std::uint64_t expected = 0;
-	g_state.compare_exchange_strong(expected, state::make(0, r, r, false).w,
+	g_state.compare_exchange_strong(expected, state::make(r, r, false).w,
 					std::memory_order_acq_rel);
 	if (!g_meta.compare_exchange_strong(m, static_cast<tld_meta_u *>(p),
 					    std::memory_order_acq_rel)) {
@@ -170,33 +255,9 @@ tld_meta_u *meta_page() noexcept
 		return m;
 	}
 	m = static_cast<tld_meta_u *>(p);
-	pthread_once(&g_atfork_once, [] {
-		pthread_atfork(fork_prepare, fork_done, fork_child);
-	});
 	sync_page_size(m);
 	return m;
 }
-
-namespace {
-
-void fork_prepare() noexcept
-{
-	g_forking.store(true, std::memory_order_seq_cst);
-	while (g_creating.load(std::memory_order_seq_cst))
-		sched_yield();
-}
-
-void fork_done() noexcept { g_forking.store(false, std::memory_order_release); }
-
-// The child's only thread is the one that forked: a creator that was about
-// to back off when the process forked left its count behind.
-void fork_child() noexcept
-{
-	g_creating.store(0, std::memory_order_relaxed);
-	fork_done();
-}
-
-} // namespace
 
 int create(const char *name, std::size_t size) noexcept
 {
@@ -206,51 +267,29 @@ int create(const char *name, std::size_t size) noexcept
 		return -EINVAL;
 	if (size > data_capacity() || size > 0xffff)
 		return -E2BIG;
+	if (t_creating != idle)
+		return -EDEADLK;	// a signal handler of a thread inside create()
 	tld_meta_u *m = meta_page();
 	if (!m)
 		return -ENOMEM;
 
-	const std::size_t len = std::strlen(name);
-	const std::size_t r = round8(size);
-	creator_guard in_flight;
-	state s{g_state.load(std::memory_order_acquire)};
-	unsigned walked = 0;
-	std::size_t off = 0;
-	for (;;) {
-		for (; walked < s.cnt(); ++walked) {
-			std::size_t sz = published_size(m, walked);
-			if (same_name(m->metadata[walked], name, len))
-				return -EEXIST;
-			off += round8(sz);
-		}
-		if (s.cnt() >= TLD_LAYOUT_SLOTS)
-			return -ENOSPC;
-		state next;
-		if (!s.frozen()) {
-			if (s.size() + r > data_capacity())
-				return -E2BIG;
-			next = state::make(s.cnt() + 1, s.size() + r, s.reserve(), false);
-		} else {
-			if (off + r > s.size())
-				return -E2BIG;
-			next = state::make(s.cnt() + 1, s.size(), s.reserve(), s.frozen());
-		}
-		if (g_state.compare_exchange_weak(s.w, next.w, std::memory_order_acq_rel))
-			break;
+	set_creating(entering);
+	pthread_once(&g_create_once, init_lock);
+	if (pthread_mutex_lock(&g_create_lock) != 0) {
+		set_creating(idle);
+		return -EAGAIN;
 	}
-
-	tld_metadata &slot = m->metadata[s.cnt()];
-	std::memcpy(slot.name, name, len);
-	// A key is valid for tld_data() before anyone can find it by name.
-	mark_key(off);
-	aref(slot.size).store(static_cast<__u16>(size), std::memory_order_release);
-	// Two creators each store their size and then read the other's slot: a
-	// full fence keeps both from missing the other, so one of them always
-	// advances the page's count over both slots.
-	std::atomic_thread_fence(std::memory_order_seq_cst);
-	advance_page_cnt(m);
-	sync_page_size(m);
-	return static_cast<int>(off);
+	set_creating(holding);
+	int r = -ENOMEM;
+	if (g_atfork_registered ||
+	    pthread_atfork(fork_prepare, fork_parent, fork_child) == 0) {
+		g_atfork_registered = true;
+		r = publish(m, name, size);
+	}
+	set_creating(entering);
+	pthread_mutex_unlock(&g_create_lock);
+	set_creating(idle);
+	return r;
 }
 
 int find(const char *name, std::size_t size) noexcept
@@ -263,10 +302,12 @@ int find(const char *name, std::size_t size) noexcept
 	if (!m)
 		return -ENOENT;
 	const std::size_t len = std::strlen(name);
-	state s{g_state.load(std::memory_order_acquire)};
+	unsigned cnt = aref(m->cnt).load(std::memory_order_acquire);
+	if (cnt > TLD_LAYOUT_SLOTS)
+		cnt = TLD_LAYOUT_SLOTS;
 	std::size_t off = 0;
-	for (unsigned i = 0; i < s.cnt(); ++i) {
-		std::size_t sz = published_size(m, i);
+	for (unsigned i = 0; i < cnt; ++i) {
+		const std::size_t sz = aref(m->metadata[i].size).load(std::memory_order_relaxed);
 		if (same_name(m->metadata[i], name, len))
 			return sz == size ? static_cast<int>(off) : -EINVAL;
 		off += round8(sz);
@@ -279,7 +320,7 @@ int freeze() noexcept
 	tld_meta_u *m = meta_page();
 	if (!m)
 		return -ENOMEM;
-	g_state.fetch_or(std::uint64_t{1} << 48, std::memory_order_acq_rel);
+	g_state.fetch_or(frozen_bit, std::memory_order_acq_rel);
 	return 0;
 }
 
@@ -298,7 +339,7 @@ int set_reserve(std::size_t size) noexcept
 		std::size_t sized = s.size() - s.reserve();	// keys made before any block
 		if (sized + r > data_capacity())
 			return -E2BIG;
-		state next = state::make(s.cnt(), sized + r, r, false);
+		state next = state::make(sized + r, r, false);
 		if (g_state.compare_exchange_weak(s.w, next.w, std::memory_order_acq_rel))
 			break;
 	}

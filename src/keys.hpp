@@ -1,4 +1,4 @@
-// The metadata page: key creation, lookup and publication (PROTOCOL.md).
+// The metadata page: key creation, lookup and publication (libtld(7)).
 #pragma once
 
 #include <atomic>
@@ -13,10 +13,13 @@ namespace tld::keys {
 tld_meta_u *meta_page() noexcept;
 
 // Create a TLD: sized into every block while the layout is not frozen, in the
-// dynamic reserve afterwards.  Returns the offset or -errno.
+// dynamic reserve afterwards.  Returns the offset or -errno; -EDEADLK when
+// the calling thread is already inside create() (a signal handler).
+// Creators take a lock; nothing else in this file does.
 int create(const char *name, std::size_t size) noexcept;
 
 // Offset of the published TLD `name`, which must have `size` bytes, or -errno.
+// Reads only published slots: never waits, async-signal-safe.
 int find(const char *name, std::size_t size) noexcept;
 
 // Fix the layout: called before the first block is handed out.  Returns 0 or
@@ -44,5 +47,11 @@ std::size_t data_size() noexcept;
 
 // Check a name: 0 or -EINVAL.
 int check_name(const char *name) noexcept;
+
+// Test seam: when set, create() calls it with the name between reserving
+// the slot and publishing it.  Not exported: the unit test of interrupted
+// creation links the library's objects into its executable to set it.
+using publish_hook_fn = void (*)(const char *name) noexcept;
+extern publish_hook_fn g_publish_hook;
 
 } // namespace tld::keys

@@ -81,8 +81,15 @@ typedef struct {
  *            the space left (the dynamic reserve once blocks exist)
  *   -EEXIST  a TLD of that name is already published (see tld_find_key())
  *   -ENOSPC  TLD_KEYS_MAX TLDs are already published
- *   -ENOMEM  the metadata page could not be mapped
- * Thread-safe and lock-free; never blocks on another creator for long.
+ *   -ENOMEM  the metadata page could not be mapped, or the fork handlers
+ *            could not be registered
+ *   -EDEADLK the calling thread is inside tld_create_key() already: this call
+ *            comes from a signal handler that interrupted it
+ *   -EAGAIN  the creation lock could not be taken
+ * Thread-safe.  Creators take a lock, a priority-inheritance mutex: a creator
+ * waits only for the creations in progress, and lends them its priority.
+ * Not async-signal-safe; in a signal handler that interrupted a creation of
+ * its own thread it returns -EDEADLK instead of waiting for itself.
  */
 TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
 
@@ -97,15 +104,37 @@ TLD_API tld_key_t tld_create_key(const char *name, size_t size) TLD_NOEXCEPT;
  * thread took its block are sized into every block; a definition that runs
  * later (a library loaded with dlopen() after threads used TLDs) must fit in
  * the dynamic reserve, or the key holds -E2BIG.
+ *
+ * When @name is published already with @size bytes (a plugin loaded again
+ * after dlclose(), or another object defining the same name and size), the
+ * key is that TLD's: objects that define the same name and size share it.
+ * Published with another size, the key holds -EEXIST.  The constructor
+ * leaves errno as it found it.
+ *
+ * The variable has hidden visibility: it belongs to the executable or shared
+ * object that defines it, so objects that happen to use the same variable
+ * name each keep their own key.  Other files of the same object may declare
+ * it `extern tld_key_t key;`; other objects use tld_find_key().
  */
 #define TLD_DEFINE_KEY(key, name, size)                                        \
-	extern tld_key_t key;                                                  \
-	tld_key_t key = { -EAGAIN };                                           \
+	extern __attribute__((__visibility__("hidden"))) tld_key_t key;        \
+	__attribute__((__visibility__("hidden"))) tld_key_t key = { -EAGAIN }; \
 	__attribute__((constructor(101))) static void tld__ctor_##key(void)    \
 	{                                                                      \
-		key = tld_create_key((name), (size));                           \
+		const int tld__errno = errno;                                  \
+		const char *tld__name = (name);                                \
+		const size_t tld__size = (size);                               \
+		tld_key_t tld__k = tld_create_key(tld__name, tld__size);       \
+		if (tld__k.off == -EEXIST) {                                   \
+			const tld_key_t tld__f =                               \
+				tld_find_key(tld__name, tld__size);            \
+			if (tld__f.off >= 0)                                   \
+				tld__k = tld__f;                               \
+		}                                                              \
+		key = tld__k;                                                  \
+		errno = tld__errno;                                            \
 	}                                                                      \
-	extern tld_key_t key
+	extern __attribute__((__visibility__("hidden"))) tld_key_t key
 
 /* tld_key_is_err() - true if @key holds an error instead of a key. */
 static inline bool tld_key_is_err(tld_key_t key)
@@ -126,8 +155,9 @@ static inline int tld_key_err_or_zero(tld_key_t key)
  * Returns the key, or a key holding:
  *   -EINVAL  @name is NULL, empty or too long; @size is 0; or the TLD exists
  *            with a size other than @size
- *   -ENOENT  no TLD of that name is published
- * Thread-safe.
+ *   -ENOENT  no TLD of that name is published (a TLD that another thread is
+ *            creating is found once its tld_create_key() published it)
+ * Thread-safe and async-signal-safe; never waits for anyone.
  */
 TLD_API tld_key_t tld_find_key(const char *name, size_t size) TLD_NOEXCEPT;
 

@@ -454,6 +454,28 @@ TEST_CASE("a tld map object registers for its lifetime and follows moves")
 	CHECK(r.items[0].value == bytes_of(v.req));
 }
 
+TEST_CASE("an empty tld map object takes a registration by move and ends it when it is emptied")
+{
+	reader verify(reader::verify);
+	values v(0, 14);
+	write_values(-1, v);
+	tld::map holder;
+	CHECK(holder.empty());
+	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
+	holder = tld::map(verify.data_map_fd());
+	CHECK(holder);
+	CHECK_FALSE(holder.empty());
+	CHECK(tldtest::has_element(verify.data_map_fd()));
+	CHECK(mismatch(verify.read(defined_tlds), v).empty());
+	tld::map taken(std::move(holder));
+	CHECK(holder.empty());
+	CHECK(taken);
+	CHECK(tldtest::has_element(verify.data_map_fd()));
+	taken = tld::map();	// an empty object moved in ends the registration
+	CHECK(taken.empty());
+	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
+}
+
 TEST_CASE("a thread with a pending cancellation takes its block without aborting the process")
 {
 	reader verify(reader::verify);

@@ -3,3 +3,8 @@
 #include <tld/tld.h>
 
 TLD_DEFINE_KEY(late_big_key, "late.big", 128);
+
+tld_key_t tldtest_late_big_key(void)
+{
+	return late_big_key;
+}

@@ -37,7 +37,7 @@ void reset_library()
 	for (auto &w : g_key_bits)
 		w.store(0);
 	const std::size_t r = reserve_from_env();
-	g_state.store(state::make(0, r, r, false).w);
+	g_state.store(state::make(r, r, false).w);
 	if (tld_meta_u *m = g_meta.load())
 		m->size = static_cast<__u16>(r);
 }

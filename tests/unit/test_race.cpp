@@ -3,14 +3,10 @@
 // calls libtld itself, and fork() gives each child an untouched library.
 #include <catch2/catch_test_macros.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -23,22 +19,15 @@
 
 namespace {
 
+using tldtest::child_fail;
+using tldtest::in_child;
+
 constexpr int n_threads = 60;
 constexpr int n_rounds = 100;
 constexpr int n_names = 40;
 
 std::size_t size_of(int name) { return 1 + static_cast<std::size_t>(name * 7) % 24; }
 std::string name_of(int name) { return "race.key." + std::to_string(name); }
-
-int child_fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	std::vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	std::fputc('\n', stderr);
-	return 1;
-}
 
 constexpr std::size_t reserve = 1024;	// more than the 40 names' rounded sizes
 
@@ -133,23 +122,6 @@ int race_round(int round)
 					  names[i].c_str());
 	}
 	return 0;
-}
-
-// Run `body` in a child process; its exit status, or 128 + signal.
-template <typename F> int in_child(F body)
-{
-	std::fflush(nullptr);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		_exit(body());
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 } // namespace

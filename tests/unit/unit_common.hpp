@@ -6,11 +6,14 @@
 
 #include <tld/tld.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -40,6 +43,7 @@ inline std::string err_name(int e)
 	case ENOMEM: return "ENOMEM";
 	case EAGAIN: return "EAGAIN";
 	case EPERM: return "EPERM";
+	case EDEADLK: return "EDEADLK";
 	default: return std::to_string(e);
 	}
 }
@@ -57,6 +61,37 @@ inline std::string key_str(tld_key_t k)
 inline std::uintptr_t block_page(const void *p, int off)
 {
 	return reinterpret_cast<std::uintptr_t>(p) - static_cast<std::uintptr_t>(off) - 8;
+}
+
+// For code that runs in a child process: print a failure to stderr and
+// return 1, the child's exit status for "a check failed".
+inline int child_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+inline int child_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	std::vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	std::fputc('\n', stderr);
+	return 1;
+}
+
+// Run `body` in a child process; its exit status, or 128 + the signal that
+// killed it.
+template <typename F> int in_child(F body)
+{
+	std::fflush(nullptr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(body());
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 } // namespace tldtest
