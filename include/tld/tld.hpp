@@ -199,8 +199,10 @@ private:
 };
 
 // A map registration that ends with the object: every thread is added to the
-// task storage map now and later, and removed when the map object goes away.
-// Registrations are per map, not per object: keep one tld::map per map.
+// task storage map now and later.  Registrations are counted: each object is
+// one, and the threads are removed from the map when its last registration
+// in the process ends.  An object made by open() registers the path, which
+// follows the pin when the consumer replaces its map (tld_map_open(3)).
 class map {
 public:
 	// An empty object, registering nothing, until a registration is moved
@@ -225,18 +227,27 @@ public:
 	// Open and register the map pinned at `path` in bpffs.  Throws tld::error.
 	static map open(const char *path)
 	{
+		std::string p = path ? path : "";
 		int fd = tld_map_open(path);
 		if (fd < 0)
 			throw error(-fd, priv::call_text("tld_map_open", path));
-		return map(adopt_fd{}, fd);
+		map m(adopt_fd{}, fd);
+		m.path_ = std::move(p);
+		return m;
 	}
 
-	map(map &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+	map(map &&other) noexcept
+		: fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_))
+	{
+		other.path_.clear();
+	}
 	map &operator=(map &&other) noexcept
 	{
 		if (this != &other) {
 			reset();
 			fd_ = std::exchange(other.fd_, -1);
+			path_ = std::move(other.path_);
+			other.path_.clear();
 		}
 		return *this;
 	}
@@ -258,12 +269,17 @@ private:
 	void reset() noexcept
 	{
 		if (fd_ >= 0) {
-			tld_map_unregister(fd_);
+			if (path_.empty())
+				tld_map_unregister(fd_);
+			else
+				tld_map_unregister_path(path_.c_str());
 			::close(fd_);
 			fd_ = -1;
+			path_.clear();
 		}
 	}
 	int fd_ = -1;
+	std::string path_;	// open(): the registration is the path's
 };
 
 } // namespace tld
