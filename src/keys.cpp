@@ -5,8 +5,9 @@
 // compare-and-swap steps: creation is lock-free, and a key racing with the
 // first block either lands before the freeze (and is sized into every block)
 // or after it (and must fit the reserve).  The page itself is
-// published as PROTOCOL.md says: name first, then the slot's size with
-// release semantics, and the page's `cnt` only ever covers published slots.
+// published as docs/PROTOCOL.md ("Publication") says: name first, then the
+// slot's size with release semantics, and the page's `cnt` only ever covers
+// published slots.
 #include "keys.hpp"
 
 #include <pthread.h>
