@@ -1,5 +1,6 @@
 // What a map's owner compiled: the map's type, value size and value BTF
-// decide which task local data layout it expects (PROTOCOL.md, "Variants").
+// decide which task local data layout it expects (docs/PROTOCOL.md, "Variants
+// seen in the wild").
 // Shared by the library and tldctl; it holds no state.
 #pragma once
 

@@ -4,7 +4,7 @@
 // that waits for another lends it its priority: a real-time thread never
 // waits behind a creator that cannot run.  Under the lock a creator writes
 // the slot's name, stores its size with release semantics, and only then
-// advances the page's `cnt` over it (libtld(7)), so `cnt` only ever covers
+// advances the page's `cnt` over it (docs/PROTOCOL.md, "Publication"), so `cnt` only ever covers
 // published slots: tld_find_key() and BPF readers walk the slots below
 // `cnt` and never wait for anyone.  A signal handler that interrupts its
 // own thread's creation gets -EDEADLK instead of waiting for itself.

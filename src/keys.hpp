@@ -1,4 +1,5 @@
-// The metadata page: key creation, lookup and publication (libtld(7)).
+// The metadata page: key creation, lookup and publication (docs/PROTOCOL.md,
+// "The metadata page" and "Publication").
 #pragma once
 
 #include <atomic>

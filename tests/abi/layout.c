@@ -1,5 +1,6 @@
-/* The wire layout of <tld/tld_layout.h> matches PROTOCOL.md, checked at
- * compile time in C (what BPF programs and other C readers compile). */
+/* The wire layout of <tld/tld_layout.h> matches docs/PROTOCOL.md ("The map",
+ * "The metadata page", "The thread page"), checked at compile time in C
+ * (what BPF programs and other C readers compile). */
 #include <linux/types.h>
 #include <stddef.h>
 

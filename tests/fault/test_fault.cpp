@@ -430,7 +430,7 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 	tld_key_t k = tld_create_key("fault.pool", 8);
 	REQUIRE(!tld_key_is_err(k));
-	const int chunk = 64;	// pages per pool mmap (blocks.cpp)
+	const int chunk = 64;	// pages per pool mmap (pool.cpp)
 	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	// Hold every page of the first chunk.

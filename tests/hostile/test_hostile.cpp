@@ -83,8 +83,8 @@ struct writer {
 	}
 };
 
-// The answer of a bounded reader of the protocol (PROTOCOL.md and the
-// contract of <tld/tld.bpf.h>): the page offset of `name`, or nothing.
+// The answer of a bounded reader of the protocol (docs/PROTOCOL.md, "Reading",
+// and the contract of <tld/tld.bpf.h>): the page offset of `name`, or nothing.
 std::optional<std::size_t> expected(const writer &w, const std::string &name, std::size_t size,
 				    bool check_size)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Requests of the test probe object (probe.bpf.c), shared by the BPF object
- * and tests/lib/probe.cpp.  The includer provides __u8, __u32 and __s32.
+ * and tests/lib/bpftest.cpp.  The includer provides __u8, __u32 and __s32.
  *
  * Like bpf/tld_verify.h, but owned by the robustness suites: a larger request
  * map (thousands of threads at once), a task iterator that reads any thread

@@ -300,8 +300,9 @@ TEST_CASE("tld_create_key before the first block is sized into every block")
 {
 	// tld.h: "Keys created before any thread took its data block are added to
 	// every block's size; keys created later must fit in the dynamic reserve."
-	// DESIGN.md: "A key created after the first block exists must fit in the
-	// dynamic reserve, whichever macro created it."
+	// docs/PROTOCOL.md ("Publication"): "A key created after the first block
+	// exists must fit in the dynamic reserve, whichever call or macro created
+	// it."
 	tld_key_t early = tld_create_key("early.big", 100);
 	INFO("tld_create_key(\"early.big\", 100) before any block, default 64-byte reserve: "
 	     << key_str(early));

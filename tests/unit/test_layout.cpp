@@ -1,5 +1,5 @@
-// The per-thread layout of PROTOCOL.md: offsets, alignment, the header at the
-// start of a page of its own.
+// The per-thread layout of docs/PROTOCOL.md ("The thread page"): offsets,
+// alignment, the header at the start of a page of its own.
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
