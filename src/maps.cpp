@@ -143,16 +143,19 @@ int remove_from(thread_rec *t, std::uint32_t which) noexcept
 	if (!which)
 		return 0;
 	int err = 0;
-	int pidfd = fds::thread_pidfd(t->tid);
 	// A thread that is already gone has no element left to delete.
-	if (pidfd < 0 && pidfd != -ESRCH)
-		err = pidfd;
+	int pidfd = fds::thread_pidfd(t->tid);
 	for (unsigned i = 0; i < TLD_MAPS_MAX; ++i) {
 		if (!(which & (1u << i)))
 			continue;
-		if (pidfd >= 0 && bpf_map_delete_elem(g_maps[i].fd, &pidfd) && errno != ENOENT &&
-		    !err)
-			err = -errno;
+		int e = pidfd == -ESRCH ? 0 : pidfd < 0 ? pidfd : 0;
+		if (pidfd >= 0 && bpf_map_delete_elem(g_maps[i].fd, &pidfd) && errno != ENOENT)
+			e = -errno;
+		if (e) {
+			if (!err)
+				err = e;
+			continue;	// still in the map: a retry deletes it
+		}
 		t->in_maps &= ~(1u << i);
 	}
 	if (pidfd >= 0)
@@ -198,8 +201,13 @@ int bind_map(int fd, const bpf_map_info &info, variant kind) noexcept
 	const std::uint32_t bit = 1u << slot;
 	for (thread_rec *t = threads::head(); t; t = t->next) {
 		if (int err = add_to(t, bit)) {
-			// All or nothing: take back what was added.
-			threads::for_each([bit](thread_rec *u) { remove_from(u, bit); });
+			// All or nothing: take back what was added.  The slot is
+			// freed whatever a delete says (remove_from() marks the
+			// thread stale when an element may be left).
+			threads::for_each([bit](thread_rec *u) {
+				remove_from(u, bit);
+				u->in_maps &= ~bit;
+			});
 			close_fd(dup);
 			g_maps[slot] = {};
 			return err;

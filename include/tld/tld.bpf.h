@@ -192,7 +192,8 @@ static __attribute__((always_inline, unused)) inline int tld_object_init(struct 
  * A name to look for, as the 62 bytes of a slot compare: 16 little-endian
  * words and, per word, a mask of the bytes up to and including the NUL.
  * @tail is the first of the two words that end the name: the word before
- * the one that holds the NUL (word 15 for a 62-byte name), or word 0.
+ * the one that holds the NUL (or holds the last bytes of a 62-byte name,
+ * word 15), or word 0; so at most 14.
  */
 struct __tld_name {
 	__u32 w[16];
@@ -341,10 +342,10 @@ __attribute__((weak, noinline)) int __tld_find(struct tld_meta_u *meta, const st
 		if (!diff && __tld_name_tail_eq(m, n)) {
 			/* The first slot of the name decides.  No sum of 63
 			 * sizes of at most 64 KiB overflows. */
-			if (exact ? sz != size : sz < size)
-				break;
-			if (start + off > TLD_PAGE_SIZE - size)
-				break;
+			/* Refused: the name cannot come again, so the next
+			 * search waits for new slots. */
+			if ((exact ? sz != size : sz < size) || start + off > TLD_PAGE_SIZE - size)
+				return -(int)cnt;
 			return start + off;
 		}
 		off += (sz + 7) & ~7u;

@@ -32,7 +32,7 @@ struct tld_metadata {
 };
 
 struct tld_meta_u {
-	__u16 cnt;			/* slots reserved; v1 BPF readers use the low byte */
+	__u16 cnt;			/* slots published; readers use the low byte */
 	__u16 size;			/* bytes of every thread's data area */
 	struct tld_metadata metadata[TLD_LAYOUT_SLOTS];
 };
