@@ -74,54 +74,22 @@ inline void *data_of(tld_key_t key) noexcept
 	return data_slow(key);
 }
 
-// The fast path's test: the thread is in the map of `map_fd`.
-inline bool known_fd(const tld_priv_thread &t, int map_fd) noexcept
-{
-	bool in = false;
-	for (int fd : t.fds)
-		in |= fd == map_fd;
-	return in && map_fd >= 0 && t.gen == __atomic_load_n(t.gen_now, __ATOMIC_RELAXED);
-}
-
-// Remember that the thread is in the map of `map_fd` as of generation
-// `gen`: what it knew of an older generation is void; a new descriptor
-// takes a free entry, or the next one in turn.
-void remember_fd(tld_priv_thread &t, int map_fd, std::uint64_t gen) noexcept
-{
-	static TLD_TLS unsigned t_next = 0;
-	if (t.gen != gen) {
-		for (auto &fd : t.fds)
-			fd = -1;
-		t.gen = gen;
-	}
-	for (auto &fd : t.fds)
-		if (fd == map_fd)
-			return;
-	for (auto &fd : t.fds)
-		if (fd < 0) {
-			fd = map_fd;
-			return;
-		}
-	t.fds[t_next++ % TLD_PRIV_FDS] = map_fd;
-}
-
 // What tld_get_data() returns.
 void *get_data_of(int map_fd, tld_key_t key) noexcept
 {
-	tld_priv_thread &t = tld::blocks::t_thread;
-	if (__builtin_expect(t.data && known_fd(t, map_fd) && tld::keys::is_key(key.off), 1))
-		return t.data + key.off;
+	char *data = tld::blocks::t_thread.data;
+	if (__builtin_expect(data && tld::threads::knows(tld::threads::self(), map_fd) &&
+				     tld::keys::is_key(key.off),
+			     1))
+		return data + key.off;
 	void *p = data_of(key);
 	if (!p)
 		return nullptr;
 	if (map_fd < 0)
 		return fail(EBADF);
 	no_cancel nc;
-	std::uint64_t gen = 0;
-	if (int err = tld::maps::ensure(map_fd, &gen))
+	if (int err = tld::maps::ensure(map_fd))
 		return fail(-err);
-	if (gen)
-		remember_fd(t, map_fd, gen);
 	return p;
 }
 

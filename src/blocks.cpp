@@ -62,20 +62,17 @@ void clear_tag(void *page) noexcept
 	}
 }
 
-// The thread's new block is in no map of a descriptor it used before.
-void forget_fds() noexcept
-{
-	for (auto &fd : t_thread.fds)
-		fd = -1;
-}
-
 // The block's address for the inline paths, last: a signal handler of this
-// thread sees no block or a complete one.
+// thread sees no block or a complete one.  With g_lock held: the new block
+// is in no map of a descriptor the thread used before.
 void set_data(char *page) noexcept
 {
-	t_thread.key_bits = reinterpret_cast<const std::uint64_t *>(keys::g_key_bits);
-	t_thread.gen_now = maps::generation();
-	forget_fds();
+	TLD_ASSERT_LOCKED();
+	static_assert(sizeof(keys::g_key_marks[0]) == 1);
+	t_thread.key_marks = reinterpret_cast<const unsigned char *>(keys::g_key_marks);
+	thread_rec *self = threads::self();
+	self->fd_bits = t_thread.fds;
+	threads::forget(self, -1);
 	std::atomic_signal_fence(std::memory_order_seq_cst);
 	t_thread.data = page + TLD_LAYOUT_DATA_START;
 }
@@ -84,7 +81,6 @@ void clear_tls() noexcept
 {
 	t_thread.data = nullptr;
 	std::atomic_signal_fence(std::memory_order_seq_cst);
-	forget_fds();
 	t_tagp = nullptr;
 }
 
@@ -95,6 +91,7 @@ void drop_locked(thread_rec *t) noexcept
 {
 	TLD_ASSERT_LOCKED();
 	maps::remove_thread(t);
+	threads::forget(t, -1);
 	threads::unlink(t);
 	clear_tag(t->page);
 	pool::give(t->page, t->stale);

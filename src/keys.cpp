@@ -169,8 +169,7 @@ bool same_name(const tld_metadata &slot, const char *name, std::size_t len) noex
 
 void mark_key(std::size_t off) noexcept
 {
-	std::size_t g = off / 8;
-	g_key_bits[g / 64].fetch_or(std::uint64_t{1} << (g % 64), std::memory_order_release);
+	g_key_marks[off].store(1, std::memory_order_release);
 }
 
 // The creation proper, with the lock held: every slot below the page's
@@ -221,7 +220,7 @@ int publish(tld_meta_u *m, const char *name, std::size_t size) noexcept
 
 } // namespace
 
-std::atomic<std::uint64_t> g_key_bits[max_page_size / 8 / 64];
+std::atomic<unsigned char> g_key_marks[key_marks_len];
 publish_hook_fn g_publish_hook = nullptr;
 
 int check_name(const char *name) noexcept

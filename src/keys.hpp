@@ -30,17 +30,19 @@ int freeze() noexcept;
 // Set the dynamic reserve; 0 or -errno.
 int set_reserve(std::size_t size) noexcept;
 
-// One bit per 8-byte granule of the data area: set where a key starts.
-extern std::atomic<std::uint64_t> g_key_bits[max_page_size / 8 / 64];
+// One byte per value of a key's 16 bits, taken as unsigned: 1 where a key
+// of this process starts, 0 elsewhere (a negative key lands past every
+// offset).  64 KiB of zero-filled memory of which only the pages around the
+// keys are ever touched; one load and no arithmetic in the inline paths.
+inline constexpr std::size_t key_marks_len = 65536;
+static_assert(key_marks_len == std::size_t{1} << (8 * sizeof(tld_key_t{}.off)));
+extern std::atomic<unsigned char> g_key_marks[key_marks_len];
 
 // True when `off` is the offset of a key this process created.  Inline: with
 // the thread's page it is the whole fast path of tld_data().
 inline bool is_key(int off) noexcept
 {
-	const unsigned u = static_cast<unsigned>(off);
-	if ((u & 7) || u >= max_page_size)
-		return false;
-	return g_key_bits[u / 512].load(std::memory_order_acquire) >> (u / 8 % 64) & 1;
+	return g_key_marks[static_cast<std::uint16_t>(off)].load(std::memory_order_acquire) != 0;
 }
 
 // Bytes of every thread's data area as published (the page's `size`).

@@ -32,16 +32,6 @@
 namespace tld::maps {
 
 namespace {
-std::atomic<std::uint64_t> g_generation{1};
-} // namespace
-
-const std::uint64_t *generation() noexcept
-{
-	static_assert(sizeof(g_generation) == sizeof(std::uint64_t));
-	return reinterpret_cast<const std::uint64_t *>(&g_generation);
-}
-
-namespace {
 
 struct map_slot {
 	int fd = -1;		// our own duplicate; -1 = free slot
@@ -142,6 +132,8 @@ int remove_from(thread_rec *t, std::uint32_t which) noexcept
 	which &= t->in_maps;
 	if (!which)
 		return 0;
+	// Out of a map: tld_get_data() checks every descriptor again.
+	threads::forget(t, -1);
 	int err = 0;
 	// A thread that is already gone has no element left to delete.
 	int pidfd = fds::thread_pidfd(t->tid);
@@ -235,7 +227,6 @@ int release_if_unused(int slot) noexcept
 		return first;
 	close_fd(m.fd);
 	m = {};
-	g_generation.fetch_add(1, std::memory_order_release);
 	return 0;
 }
 
@@ -291,6 +282,13 @@ int look(pinned_path &p) noexcept
 }
 
 // Say why the map behind `fd` was refused.
+// `fd` now names the map it was just registered as: no thread may go on
+// trusting what it remembered of the number.
+void forget_everywhere(int fd) noexcept
+{
+	threads::for_each([fd](thread_rec *t) { threads::forget(t, fd); });
+}
+
 void refused(const char *call, int fd, int err) noexcept
 {
 	char what[64], buf[96];
@@ -377,6 +375,7 @@ int register_map(int fd) noexcept
 			return slot;
 	}
 	++g_maps[slot].fd_refs;
+	forget_everywhere(fd);
 	return 0;
 }
 
@@ -489,7 +488,7 @@ int unregister_path(const char *path) noexcept
 	return 0;
 }
 
-int ensure(int fd, std::uint64_t *gen) noexcept
+int ensure(int fd) noexcept
 {
 	bpf_map_info info;
 	variant kind;
@@ -508,9 +507,9 @@ int ensure(int fd, std::uint64_t *gen) noexcept
 		if (slot < 0)
 			return slot;
 		g_maps[slot].implicit = true;
+		forget_everywhere(fd);
 	}
 	thread_rec *t = threads::self();
-	*gen = 0;
 	if (!t->page)
 		return 0;	// a late block (the thread is exiting): in no map
 	if (!(t->in_maps & (1u << slot))) {
@@ -520,7 +519,7 @@ int ensure(int fd, std::uint64_t *gen) noexcept
 			return err;
 	}
 	// Under the lock, so that no unregistration slips in between.
-	*gen = g_generation.load(std::memory_order_acquire);
+	threads::remember(t, fd);
 	return 0;
 }
 
@@ -535,7 +534,10 @@ void remove_thread(thread_rec *t) noexcept { remove_from(t, ~0u); }
 
 void forget_all_threads() noexcept
 {
-	threads::for_each([](thread_rec *t) { t->in_maps = 0; });
+	threads::for_each([](thread_rec *t) {
+		t->in_maps = 0;
+		threads::forget(t, -1);
+	});
 }
 
 int follow_pins(bool now) noexcept

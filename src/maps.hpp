@@ -10,11 +10,6 @@
 
 namespace tld::maps {
 
-// The registration generation: it changes whenever a map stops being
-// registered, which ends what every thread knows of the descriptors whose
-// maps it is in (tld_priv_thread.fds).
-const std::uint64_t *generation() noexcept;
-
 // The C API's registrations: 0 (or a descriptor) or -errno.
 int register_map(int fd) noexcept;
 int unregister_map(int fd) noexcept;
@@ -22,10 +17,12 @@ int open_pinned(const char *path) noexcept;
 int unregister_path(const char *path) noexcept;
 
 // tld_get_data(): make sure the map behind `fd` is registered (by the
-// process, if no owner registered it) and the calling thread is in it.
-// On success, *gen is the generation under which that was made sure, or 0
-// when the thread holds no registered block.
-int ensure(int fd, std::uint64_t *gen) noexcept;
+// process, if no owner registered it) and the calling thread is in it,
+// then remember `fd` for the thread (threads::remember()): until the
+// thread leaves the map or `fd` is registered again, threads::knows()
+// answers without a system call.  A thread that holds a late block is in
+// no map and remembers nothing.  0 or -errno.
+int ensure(int fd) noexcept;
 
 // With g_lock held: add `t` to every registered map it is not in yet.
 // Returns 0 or the first -errno (also stored in t->err).

@@ -61,5 +61,60 @@ void unlink(thread_rec *t) noexcept
 	t->prev = t->next = nullptr;
 }
 
+namespace {
+
+constexpr int near_fds = TLD_PRIV_FD_BITS;
+constexpr int fd_words = TLD_PRIV_FD_BITS / 64;
+
+std::uint64_t bit_of(int fd) noexcept { return std::uint64_t{1} << (fd % 64); }
+
+} // namespace
+
+bool knows(const thread_rec *t, int fd) noexcept
+{
+	if (fd < 0)
+		return false;
+	if (fd < near_fds)
+		return t->fd_bits && (__atomic_load_n(&t->fd_bits[fd / 64], __ATOMIC_RELAXED) & bit_of(fd));
+	for (const int &f : t->far_fds)
+		if (__atomic_load_n(&f, __ATOMIC_RELAXED) == fd)
+			return true;
+	return false;
+}
+
+void remember(thread_rec *t, int fd) noexcept
+{
+	TLD_ASSERT_LOCKED();
+	if (fd < 0 || knows(t, fd))
+		return;
+	if (fd < near_fds) {
+		if (t->fd_bits)
+			__atomic_store_n(&t->fd_bits[fd / 64], t->fd_bits[fd / 64] | bit_of(fd),
+					 __ATOMIC_RELAXED);
+		return;
+	}
+	int *slot = &t->far_fds[t->far_next++ % TLD_MAPS_MAX];	// the next in turn
+	for (int &f : t->far_fds)
+		if (f < 0) {
+			slot = &f;	// unless one is free
+			break;
+		}
+	__atomic_store_n(slot, fd, __ATOMIC_RELAXED);
+}
+
+void forget(thread_rec *t, int fd) noexcept
+{
+	TLD_ASSERT_LOCKED();
+	if (t->fd_bits && fd < near_fds) {
+		for (int w = 0; w < fd_words; ++w)
+			if (fd < 0 || fd / 64 == w)
+				__atomic_store_n(&t->fd_bits[w], fd < 0 ? 0 : t->fd_bits[w] & ~bit_of(fd),
+						 __ATOMIC_RELAXED);
+	}
+	for (int &f : t->far_fds)
+		if (fd < 0 || f == fd)
+			__atomic_store_n(&f, -1, __ATOMIC_RELAXED);
+}
+
 } // namespace threads
 } // namespace tld

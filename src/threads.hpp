@@ -47,6 +47,15 @@ struct thread_rec {
 	// An element of this thread could not be deleted from some map: it may
 	// still point at the thread's page, which must then never be reused.
 	bool stale = false;
+	// The descriptors whose maps the thread is known to be in, which
+	// tld_get_data() trusts without a system call: bits of fd_bits (the
+	// thread's tld_priv_thread.fds, which the inline code reads) for
+	// numbers below TLD_PRIV_FD_BITS, far_fds for the others (-1: unused).
+	// Written with g_lock held, by the thread or by one that takes it out
+	// of a map; read by the thread without the lock.
+	std::uint64_t *fd_bits = nullptr;
+	int far_fds[TLD_MAPS_MAX] = {-1, -1, -1, -1, -1, -1, -1, -1};
+	unsigned far_next = 0;
 	thread_rec *prev = nullptr;
 	thread_rec *next = nullptr;
 };
@@ -61,6 +70,13 @@ thread_rec *self() noexcept;
 thread_rec *head() noexcept;
 void link(thread_rec *t) noexcept;
 void unlink(thread_rec *t) noexcept;
+
+// tld_get_data()'s memory of descriptors.  knows() without the lock, for
+// the calling thread's record; remember() and forget() with g_lock held
+// (forget(t, -1) forgets every descriptor).
+bool knows(const thread_rec *t, int fd) noexcept;
+void remember(thread_rec *t, int fd) noexcept;
+void forget(thread_rec *t, int fd) noexcept;
 
 // Call f(t) for every record, with g_lock held; f may unlink t.
 template <typename F> void for_each(F f) noexcept

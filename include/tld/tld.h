@@ -195,20 +195,20 @@ TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT;
  *     threads; tld_priv_lookup() and tld_priv_get_data() return what
  *     tld_data() and tld_get_data() return, and store that offset in *@off;
  *   - @data is the thread's data area while the thread holds its block and
- *     NULL otherwise; @key_bits has a bit for every 8-byte granule of the
- *     data area where a key starts; while @gen equals *@gen_now (which
- *     changes whenever a map stops being registered), the thread is in the
- *     map of every descriptor in @fds (unused entries are -1).
+ *     NULL otherwise; @key_marks[k] is 1 where k, a key's 16 bits taken as
+ *     unsigned, is the offset of a key of this process, and 0 elsewhere
+ *     (65536 bytes); bit n % 64 of @fds[n / 64] is set
+ *     while the library knows the thread to be in the map of descriptor n
+ *     (n below TLD_PRIV_FD_BITS), and the library clears it before that
+ *     stops being true.
  * tld_priv_data() is the slow path of the inline tld_data() of libtld 0.2;
  * objects built with that release call it.
  */
-#define TLD_PRIV_FDS 8
+#define TLD_PRIV_FD_BITS 256
 struct tld_priv_thread {
 	char *data;
-	const uint64_t *key_bits;
-	uint64_t gen;
-	const uint64_t *gen_now;
-	int32_t fds[TLD_PRIV_FDS];
+	const unsigned char *key_marks;
+	uint64_t fds[TLD_PRIV_FD_BITS / 64];
 };
 
 TLD_API void *tld_priv_lookup(tld_key_t key, ptrdiff_t *off) TLD_NOEXCEPT;
@@ -222,11 +222,13 @@ TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, ptrdiff_t *off) TLD_N
 #define TLD_PRIV_INLINE 1
 #ifdef __cplusplus
 #define TLD_PRIV_U16(x) static_cast<uint16_t>(x)
+#define TLD_PRIV_UINT(x) static_cast<unsigned>(x)
 #define TLD_PRIV_THREAD(off)                                                   \
 	reinterpret_cast<const struct tld_priv_thread *>(                     \
 		static_cast<char *>(__builtin_thread_pointer()) + (off))
 #else
 #define TLD_PRIV_U16(x) ((uint16_t)(x))
+#define TLD_PRIV_UINT(x) ((unsigned)(x))
 #define TLD_PRIV_THREAD(off)                                                   \
 	((const struct tld_priv_thread *)((char *)__builtin_thread_pointer() + (off)))
 #endif
@@ -237,11 +239,8 @@ TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, ptrdiff_t *off) TLD_N
 extern ptrdiff_t tld_priv_off;
 __attribute__((__weak__, __visibility__("hidden"))) ptrdiff_t tld_priv_off;
 
-/* A key: a multiple of 8 below 32768 (negative keys fail here) whose bit
- * is set. */
-#define TLD_PRIV_IS_KEY(t, off)                                                \
-	(!((off) & 0x8007u) &&                                                 \
-	 (__atomic_load_n(&(t)->key_bits[(off) >> 9], __ATOMIC_RELAXED) >> ((off) >> 3 & 63) & 1))
+/* A key of this process (@off is its 16 bits, unsigned). */
+#define TLD_PRIV_IS_KEY(t, off) (__atomic_load_n(&(t)->key_marks[off], __ATOMIC_RELAXED) != 0)
 
 extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_data(tld_key_t key) TLD_NOEXCEPT
@@ -266,11 +265,11 @@ void *tld_data(tld_key_t key) TLD_NOEXCEPT
  * data layout).  The first call with a new fd registers the map for the whole
  * process, as tld_map_register() does; the library keeps its own reference to
  * the map, so @map_fd may be closed later.  The fast path recognizes the
- * map by its fd number (below 64; a larger number always calls the
- * library): once @map_fd is closed, do not pass that number again for
- * another map without calling tld_map_register() on it first.  Inlined by
- * the header like tld_data(): once the thread is in the map, a call makes
- * no system call and takes no lock.
+ * map by its fd number: once @map_fd is closed, do not pass that number
+ * again for another map without calling tld_map_register() on it first.
+ * Inlined by the header like tld_data() for numbers below 256 (a larger
+ * number calls the library); either way, once the thread is in the map, a
+ * call makes no system call and takes no lock.
  *
  * Returns NULL and sets errno to what tld_data() or tld_map_register() would
  * return, or to the error the kernel gave for this thread's map update.
@@ -288,12 +287,10 @@ void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 	if (__builtin_expect(toff != 0, 1)) {
 		const struct tld_priv_thread *t = TLD_PRIV_THREAD(toff);
 		char *data = t->data;
-		int i, in = 0;
+		const unsigned fd = TLD_PRIV_UINT(map_fd);
 
-		for (i = 0; i < TLD_PRIV_FDS; i++)
-			in |= t->fds[i] == map_fd;
-		if (__builtin_expect(data && in && map_fd >= 0 &&
-				     t->gen == __atomic_load_n(t->gen_now, __ATOMIC_RELAXED) &&
+		if (__builtin_expect(data && fd < TLD_PRIV_FD_BITS &&
+				     (__atomic_load_n(&t->fds[fd / 64], __ATOMIC_RELAXED) >> fd % 64 & 1) &&
 				     TLD_PRIV_IS_KEY(t, off), 1))
 			return data + off;
 	}

@@ -683,16 +683,36 @@ bool deny_slow_path_syscalls()
 
 } // namespace
 
-TEST_CASE("tld_get_data and tld_data of a thread registered in 8 maps make no system call in any order")
+TEST_CASE("tld_get_data and tld_data of a thread registered in 8 maps through 24 descriptors (8 of them 64 and up) make no system call in any order")
 {
+	// Numbers below 64, taken before the readers' objects take theirs.
+	std::vector<int> low;
+	for (int i = 0; i < 2 * TLD_MAPS_MAX; ++i)
+		low.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	std::vector<std::unique_ptr<reader>> maps;
-	for (int i = 0; i < TLD_MAPS_MAX; ++i)
+	std::vector<int> fds;	// per map: two numbers below 64, one of 100 and up
+	for (std::size_t i = 0; i < TLD_MAPS_MAX; ++i) {
 		maps.push_back(std::make_unique<reader>(reader::probe));
+		const int own = maps.back()->data_map_fd();
+		fds.push_back(dup3(own, low[2 * i], O_CLOEXEC));
+		fds.push_back(dup3(own, low[2 * i + 1], O_CLOEXEC));
+		fds.push_back(fcntl(own, F_DUPFD_CLOEXEC, 100));
+	}
+	struct closer {
+		std::vector<int> &fds;
+		~closer()
+		{
+			for (int fd : fds)
+				close(fd);
+		}
+	} close_dups{fds};
+	for (std::size_t i = 0; i < fds.size(); ++i)
+		REQUIRE((i % 3 == 2 ? fds[i] >= 100 : fds[i] >= 0 && fds[i] < 64));
 	std::string failure;
 	std::thread([&] {
 		auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
-		for (auto &m : maps)
-			if (tld_get_data(m->data_map_fd(), k_value) != p)
+		for (int fd : fds)
+			if (tld_get_data(fd, k_value) != p)
 				failure = "tld_get_data() did not register the thread";
 		if (!failure.empty())
 			return;
@@ -700,13 +720,52 @@ TEST_CASE("tld_get_data and tld_data of a thread registered in 8 maps make no sy
 			failure = "the seccomp filter could not be set";
 			return;
 		}
-		for (int i = 0; i < 1000 && failure.empty(); ++i) {
-			const int fd = maps[static_cast<std::size_t>(i * 5 % TLD_MAPS_MAX)]->data_map_fd();
+		for (std::size_t i = 0; i < 2000 && failure.empty(); ++i) {
+			const int fd = fds[i * 7 % fds.size()];
 			if (tld_get_data(fd, k_value) != p || tld_data(k_value) != p)
-				failure = "a call went to the kernel (" + std::to_string(errno) + ")";
+				failure = "a call with descriptor " + std::to_string(fd) +
+					  " went to the kernel (" + std::to_string(errno) + ")";
 		}
 	}).join();
 	CHECK(failure == "");
+}
+
+TEST_CASE("a descriptor number passed to tld_map_register is checked again by every thread that remembered it")
+{
+	reader a(reader::probe), b(reader::probe), c(reader::probe);
+	const int n = fcntl(a.data_map_fd(), F_DUPFD_CLOEXEC, 0);
+	REQUIRE(n >= 0);
+	const int other = c.data_map_fd();
+	std::atomic<int> step{0};
+	std::string failure;
+	std::thread t([&] {
+		auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
+		if (!p || tld_get_data(n, k_value) != p || tld_get_data(other, k_value) != p ||
+		    !deny_slow_path_syscalls())
+			failure = "setup";
+		else if (tld_get_data(n, k_value) != p)
+			failure = "not remembered";
+		step = 1;
+		step.notify_all();
+		step.wait(1);
+		// The number now names map b: this thread may not trust it without
+		// asking the kernel, which its filter refuses (the library's first
+		// question, fcntl(), fails: EBADF).
+		errno = 0;
+		if (tld_get_data(n, k_value) != nullptr || errno != EBADF)
+			failure = "the reused number was trusted (errno " + std::to_string(errno) + ")";
+		else if (tld_get_data(other, k_value) != p)
+			failure = "another number was forgotten";
+	});
+	step.wait(0);
+	REQUIRE(dup3(b.data_map_fd(), n, O_CLOEXEC) == n);	// a's number, now b's
+	CHECK(tld_map_register(n) == 0);
+	step = 2;
+	step.notify_all();
+	t.join();
+	CHECK(failure == "");
+	CHECK(tld_map_unregister(n) == 0);
+	close(n);
 }
 
 TEST_CASE("a map that another owner let go is registered again by the thread's next tld_get_data")

@@ -34,8 +34,8 @@ void reset_library()
 	tld_free();
 	if (tld_meta_u *m = g_meta.load())
 		std::memset(m, 0, tld::page_size());
-	for (auto &w : g_key_bits)
-		w.store(0);
+	for (auto &m : g_key_marks)
+		m.store(0);
 	const std::size_t r = reserve_from_env();
 	g_state.store(state::make(r, r, false).w);
 	if (tld_meta_u *m = g_meta.load())
