@@ -2,7 +2,7 @@
 # bench/run.sh [--json PATH]: build the benchmark (release build, in
 # $BENCH_BUILD_DIR or build-bench/ under the source root) and run every
 # figure once, printing a Markdown table; with --json, also write the
-# medians to PATH.  Needs root (BPF) and takes one to two minutes.
+# medians to PATH.  Needs root (BPF) and takes well under a minute.
 set -eu
 
 usage() {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "pidfd.hpp"
 #include "threads.hpp"
 
 namespace tld::fds {
@@ -20,11 +21,6 @@ void refill() noexcept
 		g_reserve = eventfd(0, EFD_CLOEXEC);
 }
 
-int open_pidfd(pid_t tid) noexcept
-{
-	return static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
-}
-
 } // namespace
 
 void keep_reserve() noexcept
@@ -37,19 +33,14 @@ void keep_reserve() noexcept
 int thread_pidfd(pid_t tid) noexcept
 {
 	TLD_ASSERT_LOCKED();
-	int fd = open_pidfd(tid);
-	if (fd >= 0)
+	int fd = open_thread_pidfd(tid);
+	if (fd >= 0 || (fd != -EMFILE && fd != -ENFILE) || g_reserve < 0)
 		return fd;
-	if ((errno != EMFILE && errno != ENFILE) || g_reserve < 0)
-		return -errno;
 	close_fd(g_reserve);
 	g_reserve = -1;
-	fd = open_pidfd(tid);
-	if (fd < 0) {
-		int err = errno;
+	fd = open_thread_pidfd(tid);
+	if (fd < 0)
 		refill();
-		return -err;
-	}
 	return fd;
 }
 

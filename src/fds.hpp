@@ -2,13 +2,7 @@
 // and the descriptor it holds in reserve for them.
 #pragma once
 
-#include <fcntl.h>
 #include <sys/types.h>
-
-// <linux/pidfd.h> of Linux 6.9; older kernel headers lack it.
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 namespace tld::fds {
 

@@ -53,7 +53,7 @@ enum class variant : std::uint8_t { v1, b };
 // Offset of member `metadata` in the metadata struct, per variant (C: 64).
 inline constexpr std::size_t meta_array_offset_v1 = offsetof(tld_meta_u, metadata);
 
-inline constexpr std::size_t round8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+inline constexpr std::size_t round8(std::size_t n) { return TLD_LAYOUT_ROUND(n); }
 
 // The run-time page size, read once.
 inline std::size_t page_size()

@@ -348,7 +348,7 @@ __attribute__((weak, noinline)) int __tld_find(struct tld_meta_u *meta, const st
 				return -(int)cnt;
 			return start + off;
 		}
-		off += (sz + 7) & ~7u;
+		off += TLD_LAYOUT_ROUND(sz);
 	}
 	return -(int)i;
 }

@@ -111,7 +111,7 @@ std::optional<std::size_t> expected(const writer &w, const std::string &name, st
 				return std::nullopt;
 			return start + off;
 		}
-		off += (s.size + 7u) & ~7u;
+		off += TLD_LAYOUT_ROUND(s.size);
 		if (off >= page)
 			return std::nullopt;
 	}

@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "odd_maps.skel.h"
+#include "pidfd.hpp"
 #include "probe.h"
 #include "proto_b.skel.h"
 #include "proto_v1.skel.h"
@@ -28,10 +29,6 @@
 #include "tld_verify.skel.h"
 #include "tldprobe.skel.h"
 #include "tldprobe_cs.skel.h"
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 namespace tldtest {
 
@@ -328,8 +325,7 @@ pid_t gettid_() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 int thread_pidfd(pid_t tid)
 {
-	int fd = static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
-	return fd < 0 ? -errno : fd;
+	return tld::open_thread_pidfd(tid);
 }
 
 bool has_element(int map_fd, pid_t tid)

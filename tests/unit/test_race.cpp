@@ -68,7 +68,7 @@ int race_round(int round)
 	for (auto &t : ts)
 		t.join();
 
-	std::vector<std::pair<int, int>> ranges;	// [off, off + round8(size))
+	std::vector<std::pair<int, int>> ranges;	// [off, off + TLD_LAYOUT_ROUND(size))
 	for (int i = 0; i < n_names; ++i) {
 		int winner = -1, winners = 0;
 		for (int t = 0; t < n_threads; ++t) {
@@ -92,7 +92,7 @@ int race_round(int round)
 		if (found != winner)
 			return child_fail("round %d: tld_find_key(%s) = %d, the winner got %d",
 					  round, names[i].c_str(), found, winner);
-		ranges.emplace_back(winner, winner + static_cast<int>(tldtest::round8(size_of(i))));
+		ranges.emplace_back(winner, winner + static_cast<int>(TLD_LAYOUT_ROUND(size_of(i))));
 	}
 	std::sort(ranges.begin(), ranges.end());
 	for (std::size_t i = 1; i < ranges.size(); ++i)

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <tld/tld.h>
+#include <linux/types.h>
+#include <tld/tld_layout.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +20,6 @@
 #include <string>
 
 namespace tldtest {
-
-inline constexpr std::size_t round8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
 inline std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 

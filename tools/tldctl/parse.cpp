@@ -57,7 +57,7 @@ parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8
 		else
 			e.truncated = true;
 		out.entries.push_back(std::move(e));
-		off += (std::size_t{size} + 7) & ~std::size_t{7};
+		off += TLD_LAYOUT_ROUND(std::size_t{size});
 	}
 	return out;
 }

@@ -18,12 +18,10 @@
 #include "tld/tld.h"
 #include "tld_verify.h"
 #include "tld_verify.skel.h"
+#include "pidfd.hpp"
 #include "text.hpp"
 #include "tldctl.hpp"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 namespace tldctl {
 namespace {
@@ -106,16 +104,16 @@ verdict check_task_storage()
 
 verdict check_pidfd_thread()
 {
-	int fd = static_cast<int>(syscall(SYS_pidfd_open, syscall(SYS_gettid), PIDFD_THREAD));
+	const int fd = tld::open_thread_pidfd(static_cast<pid_t>(syscall(SYS_gettid)));
 	if (fd >= 0) {
 		close(fd);
 		return {true, ""};
 	}
-	if (errno == EINVAL)
+	if (fd == -EINVAL)
 		return {false, "pidfd_open() refuses PIDFD_THREAD (Linux 6.9 or later)"};
-	if (errno == ENOSYS)
+	if (fd == -ENOSYS)
 		return {false, "no pidfd_open() system call (Linux 5.3 or later)"};
-	return {false, std::strerror(errno)};
+	return {false, std::strerror(-fd)};
 }
 
 verdict check_bpffs()
