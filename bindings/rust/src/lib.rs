@@ -90,7 +90,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use std::ffi::{c_int, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
@@ -99,7 +99,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::{self, NonNull};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 mod sys;
 
@@ -638,6 +639,50 @@ pub fn set_dyn_data_size(size: usize) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// A function that receives libtld's diagnostics: see [`set_print`].
+pub type PrintFn = fn(&str);
+
+// The PrintFn that print_line() calls, as an address; 0 for none.
+static PRINT: AtomicUsize = AtomicUsize::new(0);
+// set_print() changes PRINT and libtld's print function together.
+static PRINT_SET: Mutex<()> = Mutex::new(());
+
+extern "C" fn print_line(message: *const c_char) {
+    let f = PRINT.load(Ordering::Acquire);
+    if f == 0 || message.is_null() {
+        return;
+    }
+    // Safety: PRINT holds 0 or the address of a PrintFn (set_print()).
+    let f: PrintFn = unsafe { mem::transmute::<usize, PrintFn>(f) };
+    // Safety: libtld passes a NUL-terminated line, valid during the call.
+    let line = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    // A panic must not unwind into C: it is dropped with the message.
+    let _ = std::panic::catch_unwind(|| f(line.trim_end_matches('\n')));
+}
+
+/// Send libtld's diagnostics to `f`, or, with `None`, stop (the default:
+/// libtld says nothing unless `TLD_LOG` is set in the environment, which
+/// writes them to standard error). A diagnostic says why a map, a pin or a
+/// thread's registration was refused or failed, such as
+/// `libtld: /sys/fs/bpf/sched/tld_data_map: no such pin`, once per reason.
+///
+/// `f` is called from whichever thread met the failure, with libtld's lock
+/// held: it must not call this crate or libtld, and should return quickly
+/// (log the line, or push it to a queue). A panic in `f` is caught and the
+/// line dropped.
+///
+/// Returns the function of the previous `set_print` call, or `None` (also
+/// when a print function was set through the C API instead).
+pub fn set_print(f: Option<PrintFn>) -> Option<PrintFn> {
+    let _g = PRINT_SET.lock().unwrap_or_else(|e| e.into_inner());
+    let old = PRINT.swap(f.map_or(0, |f| f as usize), Ordering::AcqRel);
+    let c_fn: Option<sys::tld_print_fn> = f.map(|_| print_line as sys::tld_print_fn);
+    // Safety: print_line is a valid tld_print_fn for the whole process.
+    unsafe { sys::tld_set_print(c_fn) };
+    // Safety: PRINT held 0 or the address of a PrintFn.
+    (old != 0).then(|| unsafe { mem::transmute::<usize, PrintFn>(old) })
 }
 
 #[cfg(test)]

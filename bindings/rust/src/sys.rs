@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 //
-// The C ABI of <tld/tld.h> that the crate calls: the functions of the
-// TLD_1.0 version node of libtld.so.1, declared by hand (the crate needs no
-// binding generator).  Every function reports errors as described in
+// The C ABI of <tld/tld.h> that the crate calls, declared by hand (the
+// crate needs no binding generator): functions of the TLD_1.0 to TLD_1.2
+// version nodes of libtld.so.1.  Every function reports errors as described in
 // tld.h: an int holds a negative errno, a NULL pointer leaves it in errno,
 // a tld_key_t with a negative offset holds one.
 
@@ -28,7 +28,12 @@ extern "C" {
     pub fn tld_map_open(pin_path: *const c_char) -> c_int;
     pub fn tld_map_unregister_path(pin_path: *const c_char) -> c_int;
     pub fn tld_set_dyn_data_size(size: usize) -> c_int;
+    pub fn tld_set_print(print: Option<tld_print_fn>) -> Option<tld_print_fn>;
 }
+
+/// `tld_print_fn`: receives one diagnostic, a NUL-terminated line.
+#[allow(non_camel_case_types)]
+pub type tld_print_fn = unsafe extern "C" fn(message: *const c_char);
 
 // errno values of Linux (the same on every architecture libtld runs on)
 // that the crate produces itself.
