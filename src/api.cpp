@@ -124,7 +124,7 @@ TLD_API void *tld_data(tld_key_t key) TLD_NOEXCEPT
 TLD_API void *tld_priv_lookup(tld_key_t key, std::ptrdiff_t *off) TLD_NOEXCEPT
 {
 	if (off)
-		*off = tld::blocks::thread_offset();
+		__atomic_store_n(off, tld::blocks::thread_offset(), __ATOMIC_RELAXED);
 	return data_of(key);
 }
 
@@ -161,7 +161,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, std::ptrdiff_t *off) TLD_NOEXCEPT
 {
 	if (off)
-		*off = tld::blocks::thread_offset();
+		__atomic_store_n(off, tld::blocks::thread_offset(), __ATOMIC_RELAXED);
 	return get_data_of(map_fd, key);
 }
 

@@ -235,7 +235,8 @@ TLD_API void *tld_priv_get_data(int map_fd, tld_key_t key, ptrdiff_t *off) TLD_N
 /* The offset of the library's struct from the thread pointer, 0 until the
  * first call into the library: one per executable or shared object (weak,
  * so that every translation unit may define it; hidden, so that objects do
- * not share it), never thread-local. */
+ * not share it), never thread-local.  Threads may store it concurrently
+ * (the same value): read and written as a relaxed atomic, a plain load. */
 extern ptrdiff_t tld_priv_off;
 __attribute__((__weak__, __visibility__("hidden"))) ptrdiff_t tld_priv_off;
 
@@ -245,7 +246,7 @@ __attribute__((__weak__, __visibility__("hidden"))) ptrdiff_t tld_priv_off;
 extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_data(tld_key_t key) TLD_NOEXCEPT
 {
-	const ptrdiff_t toff = tld_priv_off;
+	const ptrdiff_t toff = __atomic_load_n(&tld_priv_off, __ATOMIC_RELAXED);
 	const unsigned off = TLD_PRIV_U16(key.off);
 
 	if (__builtin_expect(toff != 0, 1)) {
@@ -281,7 +282,7 @@ TLD_API void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT;
 extern __inline__ __attribute__((__gnu_inline__, __always_inline__))
 void *tld_get_data(int map_fd, tld_key_t key) TLD_NOEXCEPT
 {
-	const ptrdiff_t toff = tld_priv_off;
+	const ptrdiff_t toff = __atomic_load_n(&tld_priv_off, __ATOMIC_RELAXED);
 	const unsigned off = TLD_PRIV_U16(key.off);
 
 	if (__builtin_expect(toff != 0, 1)) {
