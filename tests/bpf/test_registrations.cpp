@@ -138,6 +138,15 @@ pthread_key_t g_other_key;
 // Atomic: ThreadSanitizer does not see that pthread_join() follows the
 // late destructor rounds.
 std::atomic<int> g_late_round{0};
+// ThreadSanitizer ends its own record of a thread in glibc's last
+// destructor round, before later keys' destructors run: a lock taken there
+// crashes it.  A lookup in round N has libtld's destructor run in round
+// N + 1, so under it the last two rounds are not tried.
+#ifdef __SANITIZE_THREAD__
+constexpr int last_destructor_round = PTHREAD_DESTRUCTOR_ITERATIONS - 2;
+#else
+constexpr int last_destructor_round = PTHREAD_DESTRUCTOR_ITERATIONS;
+#endif
 std::atomic<int> g_late_ok{0};
 
 void other_destructor(void *arg)
@@ -162,7 +171,7 @@ TEST_CASE("another library's destructor that calls tld_data in any destructor ro
 	REQUIRE(tld_map_register(r.data_map_fd()) == 0);
 	REQUIRE(tld_data(k_value));	// libtld's key first: its destructor runs first
 	REQUIRE(pthread_key_create(&g_other_key, other_destructor) == 0);
-	for (int round = 1; round <= PTHREAD_DESTRUCTOR_ITERATIONS; ++round) {
+	for (int round = 1; round <= last_destructor_round; ++round) {
 		INFO("tld_data() in destructor round " << round);
 		g_late_round = round;
 		g_late_ok = 0;
@@ -221,6 +230,7 @@ TEST_CASE("after a spike of 4000 threads that exit the page pool gives its pages
 		bool use_tld;
 		std::size_t page;
 		std::vector<std::uintptr_t> pages;	// each thread's block
+		std::atomic<int> next{0};		// index into pages
 		std::atomic<int> started{0};
 		std::atomic<int> failed{0};
 		std::atomic<bool> go{false};
@@ -251,8 +261,9 @@ TEST_CASE("after a spike of 4000 threads that exit the page pool gives its pages
 					void *p = s->use_tld ? tld_data(k_value) : nullptr;
 					if (s->use_tld && !p)
 						s->failed.fetch_add(1);
-					const auto i = static_cast<std::size_t>(s->started.fetch_add(1));
+					const auto i = static_cast<std::size_t>(s->next.fetch_add(1));
 					s->pages[i] = reinterpret_cast<std::uintptr_t>(p) & ~(s->page - 1);
+					s->started.fetch_add(1);	// after the write main reads
 					s->started.notify_one();
 					s->go.wait(false);
 					return nullptr;
