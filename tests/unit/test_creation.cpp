@@ -258,8 +258,48 @@ int fifo_beside_creator(fifo_case &f, checks &expect, const char *what, Create c
 // ---------------------------------------------------------------------------
 // A signal handler of the creating thread.
 
+// A case where SIGUSR1 interrupts the creation of the key `victim`: the
+// publish hook holds it between reserving and publishing (and sets in_hook)
+// until `handler` ran (and set `handled`).
+struct signal_case {
+	const char *victim;
+	void (*handler)(int);
+	std::atomic<bool> in_hook{false}, handled{false};
+};
+signal_case *held = nullptr;
+
+void hold_until_handled(const char *name) noexcept
+{
+	if (std::strcmp(name, held->victim) != 0)
+		return;
+	held->in_hook.store(true);
+	wait_for(held->handled, 10s);	// stay between reserving and publishing
+}
+
+// Start `create`, the creation of c.victim, on a thread of its own, and
+// signal that thread once the hook holds it; the thread, once the handler
+// returned (what `handler_did` says did not return within 5 s otherwise).
+template <typename F>
+std::thread signalled_creator(signal_case &c, F create, const char *handler_did)
+{
+	struct sigaction sa = {};
+	sa.sa_handler = c.handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, nullptr))
+		stuck("sigaction: %s", std::strerror(errno));
+	held = &c;
+	tld::keys::g_publish_hook = hold_until_handled;
+	std::thread creator = stopped_creator(c.in_hook, std::move(create));
+	std::fflush(nullptr);
+	pthread_kill(creator.native_handle(), SIGUSR1);
+	if (!wait_for(c.handled, 5s))
+		stuck("%s did not return within 5 s", handler_did);
+	return creator;
+}
+
 namespace sig {
-std::atomic<bool> in_hook{false}, handled{false};
+void handler(int);
+signal_case flags{"sig.victim", handler};
 int existing = 1, victim = 1, missing = 1, created = 1, created_errno = 0;
 
 void handler(int)
@@ -271,16 +311,8 @@ void handler(int)
 	errno = 0;
 	created = tld_create_key("sig.other", 8).off;
 	created_errno = errno;
-	handled.store(true);
+	flags.handled.store(true);
 	errno = saved;
-}
-
-void hook(const char *name) noexcept
-{
-	if (std::strcmp(name, "sig.victim") != 0)
-		return;
-	in_hook.store(true);
-	wait_for(handled, 10s);	// stay between reserving and publishing
 }
 } // namespace sig
 
@@ -289,19 +321,11 @@ int signal_child()
 	const tld_key_t existing = tld_create_key("sig.existing", 8);
 	if (existing.off != 0)
 		return child_fail("first key: %d", existing.off);
-	struct sigaction sa = {};
-	sa.sa_handler = sig::handler;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, nullptr))
-		return child_fail("sigaction: %s", std::strerror(errno));
-	tld::keys::g_publish_hook = sig::hook;
 	int victim = 1;
-	std::thread creator =
-		stopped_creator(sig::in_hook, [&] { victim = tld_create_key("sig.victim", 8).off; });
-	pthread_kill(creator.native_handle(), SIGUSR1);
-	if (!wait_for(sig::handled, 5s))
-		stuck("a signal handler calling tld_find_key() and tld_create_key() while its own "
-		      "thread is between reserving and publishing a key did not return within 5 s");
+	std::thread creator = signalled_creator(
+		sig::flags, [&] { victim = tld_create_key("sig.victim", 8).off; },
+		"a signal handler calling tld_find_key() and tld_create_key() while its own "
+		"thread is between reserving and publishing a key");
 	creator.join();
 	checks expect;
 	expect("handler: tld_find_key of a published key", sig::existing, 0);
@@ -479,8 +503,9 @@ int fork_other_thread_child()
 }
 
 namespace forkh {
+void handler(int);
+signal_case flags{"forkh.victim", handler};
 verdict *result = nullptr;
-std::atomic<bool> in_hook{false}, handled{false};
 pid_t parent = 0, child = 0;
 int fork_errno = 0, in_child_find = 1, in_child_create = 1;
 
@@ -496,16 +521,8 @@ void handler(int)
 		child = pid;
 		fork_errno = pid < 0 ? errno : 0;
 	}
-	handled.store(true);
+	flags.handled.store(true);
 	errno = saved;
-}
-
-void hook(const char *name) noexcept
-{
-	if (std::strcmp(name, "forkh.victim") != 0)
-		return;
-	in_hook.store(true);
-	wait_for(handled, 10s);
 }
 
 // The creating thread, in the parent and (it is the thread that forked)
@@ -540,22 +557,12 @@ int fork_in_handler_child()
 	if (tld_create_key("forkh.existing", 8).off != 0)
 		return child_fail("first key");
 	forkh::parent = getpid();
-	struct sigaction sa = {};
-	sa.sa_handler = forkh::handler;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, nullptr))
-		return child_fail("sigaction: %s", std::strerror(errno));
-	tld::keys::g_publish_hook = forkh::hook;
 	verdict v;
 	forkh::result = &v;
 	int victim = 1;
-	std::thread creator =
-		stopped_creator(forkh::in_hook, [&] { victim = forkh::create_and_check(); });
-	std::fflush(nullptr);
-	pthread_kill(creator.native_handle(), SIGUSR1);
-	if (!wait_for(forkh::handled, 5s))
-		stuck("fork() from a signal handler of a thread between reserving and publishing "
-		      "a key did not return within 5 s");
+	std::thread creator = signalled_creator(
+		forkh::flags, [&] { victim = forkh::create_and_check(); },
+		"fork() from a signal handler of a thread between reserving and publishing a key");
 	creator.join();
 	int bad = 0;
 	if (forkh::child <= 0)
