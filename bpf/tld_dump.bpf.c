@@ -88,7 +88,11 @@ static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *
 		bpf_probe_read_kernel_str(h->leader_comm, sizeof(h->leader_comm), leader->comm);
 }
 
-static int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
+/*
+ * A subprogram of its own (never inlined): its parameters keep the page
+ * types complete in the object's BTF, which the map value types point at.
+ */
+static __attribute__((noinline)) int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
 		    struct tld_meta_u *meta, __u32 start)
 {
 	struct tld_dump_head h = {};
@@ -112,60 +116,64 @@ static int ps_one(struct seq_file *seq, struct task_struct *task, struct tld_dat
 	return 0;
 }
 
-SEC("iter/task")
-int tld_dump_v1(struct bpf_iter__task *ctx)
+/*
+ * The four iterators: the element of the task in the map of its layout
+ * (variant B or version 1), if it has one, to dump_one or ps_one.  Inlined
+ * into each program with constant arguments, so that each program refers
+ * to the map of its own layout only (tldctl creates no other).
+ */
+static __always_inline int task_record(struct bpf_iter__task *ctx, int variant_b, int dump)
 {
 	struct task_struct *task = ctx->task;
-	struct tld_dump_value_v1 *v;
+	struct tld_data_u *data;
+	struct tld_meta_u *meta;
+	__u32 start = 0;
 
 	if (!task)
 		return 0;
-	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, 0);
+	if (variant_b) {
+		struct tld_dump_value_b *v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
+
+		if (!v)
+			return 0;
+		data = v->data;
+		meta = v->meta;
+		start = v->start;
+	} else {
+		struct tld_dump_value_v1 *v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
+
+		if (!v)
+			return 0;
+		data = v->data;
+		meta = v->meta;
+	}
+	if (dump)
+		return dump_one(ctx->meta->seq, task, data, meta, start);
+	return ps_one(ctx->meta->seq, task, data, meta, start);
+}
+
+SEC("iter/task")
+int tld_dump_v1(struct bpf_iter__task *ctx)
+{
+	return task_record(ctx, 0, 1);
 }
 
 SEC("iter/task")
 int tld_dump_b(struct bpf_iter__task *ctx)
 {
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_b *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, v->start);
+	return task_record(ctx, 1, 1);
 }
 
 SEC("iter/task")
 int tld_ps_v1(struct bpf_iter__task *ctx)
 {
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_v1 *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
-	if (!v)
-		return 0;
-	return ps_one(ctx->meta->seq, task, v->data, v->meta, 0);
+	return task_record(ctx, 0, 0);
 }
 
 SEC("iter/task")
 int tld_ps_b(struct bpf_iter__task *ctx)
 {
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_b *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
-	if (!v)
-		return 0;
-	return ps_one(ctx->meta->seq, task, v->data, v->meta, v->start);
+	return task_record(ctx, 1, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
