@@ -18,6 +18,7 @@
 #include <tld/tld_layout.h>
 
 #include "tld_dump.h"
+#include "tld_iter.h"
 
 #define __uptr __attribute__((btf_type_tag("uptr")))
 
@@ -58,15 +59,6 @@ struct task_struct {
 	struct task_struct *group_leader;
 } __attribute__((preserve_access_index));
 
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	struct bpf_iter_meta *meta;
-	struct task_struct *task;
-} __attribute__((preserve_access_index));
-
 static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *task,
 		      struct tld_data_u *data, struct tld_meta_u *meta, __u32 start)
 {
@@ -92,8 +84,9 @@ static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *
  * A subprogram of its own (never inlined): its parameters keep the page
  * types complete in the object's BTF, which the map value types point at.
  */
-static __attribute__((noinline)) int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
-		    struct tld_meta_u *meta, __u32 start)
+static __attribute__((noinline)) int dump_one(struct seq_file *seq, struct task_struct *task,
+					      struct tld_data_u *data, struct tld_meta_u *meta,
+					      __u32 start)
 {
 	struct tld_dump_head h = {};
 
@@ -152,28 +145,16 @@ static __always_inline int task_record(struct bpf_iter__task *ctx, int variant_b
 	return ps_one(ctx->meta->seq, task, data, meta, start);
 }
 
-SEC("iter/task")
-int tld_dump_v1(struct bpf_iter__task *ctx)
-{
-	return task_record(ctx, 0, 1);
-}
+/* tldctl dump (tld_dump_*) and tldctl ps (tld_ps_*), of each layout. */
+#define TASK_ITERATOR(name, variant_b, dump)                                   \
+	SEC("iter/task") int name(struct bpf_iter__task *ctx)                  \
+	{                                                                      \
+		return task_record(ctx, variant_b, dump);                      \
+	}
 
-SEC("iter/task")
-int tld_dump_b(struct bpf_iter__task *ctx)
-{
-	return task_record(ctx, 1, 1);
-}
-
-SEC("iter/task")
-int tld_ps_v1(struct bpf_iter__task *ctx)
-{
-	return task_record(ctx, 0, 0);
-}
-
-SEC("iter/task")
-int tld_ps_b(struct bpf_iter__task *ctx)
-{
-	return task_record(ctx, 1, 0);
-}
+TASK_ITERATOR(tld_dump_v1, 0, 1)
+TASK_ITERATOR(tld_dump_b, 1, 1)
+TASK_ITERATOR(tld_ps_v1, 0, 0)
+TASK_ITERATOR(tld_ps_b, 1, 0)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

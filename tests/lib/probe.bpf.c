@@ -11,6 +11,7 @@
 #include <tld/tld.bpf.h>
 
 #include "probe.h"
+#include "tld_iter.h"
 
 struct tld_keys {
 	tld_key_t k[PROBE_ITEMS];
@@ -130,15 +131,6 @@ int probe_read(void *ctx)
 struct task_struct {
 	int pid;
 	int tgid;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	struct bpf_iter_meta *meta;
-	struct task_struct *task;
 } __attribute__((preserve_access_index));
 
 SEC("iter/task")
