@@ -41,14 +41,7 @@ int tld_verify_read(void *ctx)
 	c.req = bpf_map_lookup_elem(&verify_reqs, &tid);
 	if (!c.req)
 		return 1;
-	if (c.req->flags & TLD_VERIFY_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (c.req->err)
-		return 0;
-	count = c.req->count;
-	if (count > TLD_VERIFY_ITEMS)
-		count = TLD_VERIFY_ITEMS;
+	count = tld_verify_start(task, &c.obj, c.req->flags, c.req->count, &c.req->err);
 	bpf_loop(count, read_one, &c, 0);
 	return 0;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The reading of one item of a request (tld_verify.h) by name through
- * <tld/tld.bpf.h>, for the BPF programs that include both: the verification
- * program (tld_verify.bpf.c) and the test probe (tests/lib/probe.bpf.c).
- * Defines struct tld_keys: the cached key of each item of a request.
+ * The reading of a request (tld_verify.h) by name through <tld/tld.bpf.h>,
+ * for the BPF programs that include both: the verification program
+ * (tld_verify.bpf.c) and the test probe (tests/lib/probe.bpf.c).  Defines
+ * struct tld_keys: the cached key of each item of a request.
  */
 #ifndef TLD_VERIFY_ITEM_H
 #define TLD_VERIFY_ITEM_H
@@ -63,6 +63,24 @@ tld_verify_read_item(struct tld_object *obj, struct tld_verify_item *it, __u64 i
 	it->page_off = off;
 	it->found = 1;
 	tld_verify_copy(obj, it, off, size);
+}
+
+/*
+ * Start reading a request of @count items with @flags in @task: delete the
+ * task's key cache first with TLD_VERIFY_RESET_CACHE, then tld_object_init()
+ * @obj, its result in *@err.  The number of items to read: @count, at most
+ * TLD_VERIFY_ITEMS, or 0 when tld_object_init() failed.
+ */
+static __attribute__((always_inline)) inline __u32
+tld_verify_start(struct task_struct *task, struct tld_object *obj, __u32 flags, __u32 count,
+		 __s32 *err)
+{
+	if (flags & TLD_VERIFY_RESET_CACHE)
+		bpf_task_storage_delete(&tld_key_map, task);
+	*err = tld_object_init(task, obj);
+	if (*err)
+		return 0;
+	return count > TLD_VERIFY_ITEMS ? TLD_VERIFY_ITEMS : count;
 }
 
 #endif /* TLD_VERIFY_ITEM_H */

@@ -74,14 +74,7 @@ int probe_read(void *ctx)
 	c.req->tid = tid;
 	c.req->tgid = id >> 32;
 	c.req->has_elem = bpf_task_storage_get(&tld_data_map, task, 0, 0) != 0;
-	if (c.req->flags & TLD_VERIFY_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (c.req->err)
-		return 0;
-	count = c.req->count;
-	if (count > TLD_VERIFY_ITEMS)
-		count = TLD_VERIFY_ITEMS;
+	count = tld_verify_start(task, &c.obj, c.req->flags, c.req->count, &c.req->err);
 	bpf_loop(count, read_one, &c, 0);
 	return 0;
 }
@@ -117,11 +110,8 @@ int probe_iter(struct bpf_iter__task *ctx)
 		bpf_seq_write(ctx->meta->seq, c.req, PROBE_HEAD_BYTES);
 		return 0;
 	}
-	if (c.cfg->flags & TLD_VERIFY_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (!c.req->err)
-		bpf_loop(count, read_one, &c, 0);
+	count = tld_verify_start(task, &c.obj, c.cfg->flags, count, &c.req->err);
+	bpf_loop(count, read_one, &c, 0);
 	bpf_seq_write(ctx->meta->seq, c.req, sizeof(*c.req));
 	return 0;
 }
