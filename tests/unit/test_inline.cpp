@@ -24,9 +24,9 @@
 #include <cstring>
 #include <thread>
 
-#include "unit_common.hpp"
+#include "unit_catch.hpp"
 
-using tldtest::key_str;
+using tldtest::make_key;
 
 extern "C" {
 void *tldtest_lib_a_counter(void);
@@ -43,14 +43,6 @@ data_fn library_tld_data()
 	auto fn = reinterpret_cast<data_fn>(dlsym(RTLD_DEFAULT, "tld_data"));
 	REQUIRE(fn != nullptr);
 	return fn;
-}
-
-tld_key_t make_key(const char *name, std::size_t size)
-{
-	tld_key_t k = tld_create_key(name, size);
-	INFO("tld_create_key(" << name << ", " << size << ") = " << key_str(k));
-	REQUIRE_FALSE(tld_key_is_err(k));
-	return k;
 }
 
 // A thread that, when asked, takes a block, writes a marker and reports the
