@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -149,6 +150,16 @@ std::vector<tldtest::reading> read_task(const reader &r, pid_t pid, const std::v
 
 const std::vector<spec> exec_tlds = {{"exec.a", 8}, {"exec.b", 8}, {"exec.c", 8}};
 
+// A skeleton from open_load(), which must load, destroyed at the end of the
+// scope.
+template <typename T>
+std::unique_ptr<T, void (*)(T *)> loaded(T *(*open_load)(), void (*destroy)(T *))
+{
+	std::unique_ptr<T, void (*)(T *)> s(open_load(), destroy);
+	REQUIRE(s);
+	return s;
+}
+
 } // namespace
 
 TEST_CASE("a consumer loads with 4 lookups in a row and 16 over 4 branches and a run-time name for every name length")
@@ -186,12 +197,7 @@ TEST_CASE("sixteen lookup sites verify in at most 60000 instructions and sixty-f
 
 TEST_CASE("BPF finds a literal name of every length from 1 to 61 with its own bytes")
 {
-	literal *skel = literal__open_and_load();
-	REQUIRE(skel);
-	struct destroy {
-		literal *s;
-		~destroy() { literal__destroy(s); }
-	} cleanup{skel};
+	auto skel = loaded(literal__open_and_load, literal__destroy);
 	REQUIRE(tld_map_register(bpf_map__fd(skel->maps.tld_data_map)) == 0);
 	const std::size_t n = sizeof(skel->rodata->literal_names) / sizeof(skel->rodata->literal_names[0]);
 	REQUIRE(n == 61);
@@ -367,12 +373,7 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 
 TEST_CASE("two objects that include the header link into one and both read through the shared maps")
 {
-	linked *skel = linked__open_and_load();
-	REQUIRE(skel);
-	struct destroy {
-		linked *s;
-		~destroy() { linked__destroy(s); }
-	} cleanup{skel};
+	auto skel = loaded(linked__open_and_load, linked__destroy);
 	// One map of each kind, one tld_exec, both readers.
 	int maps = 0;
 	bpf_map *m;
@@ -400,14 +401,7 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 	const std::string root = "/sys/fs/bpf/tld-test-restart-" + std::to_string(getpid());
 	mkdir(root.c_str(), 0700);
 	const std::string pin = root + "/tld_data_map";
-	struct cleanup {
-		std::string root, pin;
-		~cleanup()
-		{
-			unlink(pin.c_str());
-			rmdir(root.c_str());
-		}
-	} gone{root, pin};
+	tldtest::removed_dir gone{root, {pin}};
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root.c_str());
 	auto load = [&] {
 		restart *s = restart__open_opts(&opts);

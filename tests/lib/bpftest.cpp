@@ -313,6 +313,13 @@ pin::pin(int fd, const std::string &name)
 
 pin::~pin() { unlink(path.c_str()); }
 
+removed_dir::~removed_dir()
+{
+	for (const auto &f : files)
+		unlink(f.c_str());
+	rmdir(dir.c_str());
+}
+
 void pin::set(mode_t mode, uid_t uid, gid_t gid) const
 {
 	if (chown(path.c_str(), uid, gid) || chmod(path.c_str(), mode))
