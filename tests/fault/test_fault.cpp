@@ -16,6 +16,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,15 +32,21 @@ namespace {
 
 using fault_set_fn = int (*)(const char *, int, long, long, unsigned long);
 
+// tld_fault_set() of the preloaded shim.
+fault_set_fn shim_fault_set()
+{
+	auto set = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
+	if (!set)
+		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+	return set;
+}
+
 // A fault of the preloaded shim, off again when the guard goes away.
 class fault {
 public:
 	fault(const char *what, int err, long skip = 0, long count = -1, unsigned long len = 0)
-		: what_(what)
+		: what_(what), set_(shim_fault_set())
 	{
-		set_ = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
-		if (!set_)
-			throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
 		if (set_(what, err, skip, count, len))
 			throw std::runtime_error(std::string("unknown fault ") + what);
 	}
@@ -57,9 +64,8 @@ private:
 // outlive a scope, such as through a thread's exit.
 void set_fault(const char *what, int err)
 {
-	auto set = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
-	if (!set || set(what, err, 0, -1, 0))
-		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+	if (shim_fault_set()(what, err, 0, -1, 0))
+		throw std::runtime_error(std::string("unknown fault ") + what);
 }
 
 std::string errstr(int e) { return std::to_string(e) + " (" + std::strerror(e < 0 ? -e : e) + ")"; }
@@ -131,9 +137,13 @@ std::string fail_then_retry(const tldtest::reader &obj, tld_key_t k, const char 
 	return {};
 }
 
-} // namespace
-
-TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
+// The map update and pidfd_open cases: with a map registered, each error of
+// `errs` as the fault `what` (`call` in messages) in a thread of its own
+// (fail_then_retry), then check(obj) before the map is unregistered; no
+// descriptor leaks.
+template <typename F>
+void fail_then_retry_each(const char *what, const char *call, std::initializer_list<int> errs,
+			  F check)
 {
 	tldtest::require_bpf();
 	tldtest::reader obj;
@@ -142,30 +152,29 @@ TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned whi
 	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
-	for (int err : {EPERM, ENOMEM, E2BIG, EBUSY}) {
-		INFO("bpf(BPF_MAP_UPDATE_ELEM) fails with " << errstr(err));
-		CHECK(in_thread([&] { return fail_then_retry(obj, k, "bpf_update", err); }) == "");
+	for (int err : errs) {
+		INFO(call << " fails with " << errstr(err));
+		CHECK(in_thread([&] { return fail_then_retry(obj, k, what, err); }) == "");
 	}
-	CHECK(obj.threads_with_element(getpid()).empty());
+	check(obj);
 	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
 	CHECK(tldtest::count_fds() == fds0);
 }
 
+} // namespace
+
+TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
+{
+	fail_then_retry_each("bpf_update", "bpf(BPF_MAP_UPDATE_ELEM)", {EPERM, ENOMEM, E2BIG, EBUSY},
+			     [](const tldtest::reader &obj) {
+				     CHECK(obj.threads_with_element(getpid()).empty());
+			     });
+}
+
 TEST_CASE("pidfd_open failing with ENOSYS or EMFILE is returned while the TLDs work locally and a retry succeeds")
 {
-	tldtest::require_bpf();
-	tldtest::reader obj;
-	tld_key_t k = tld_create_key("fault.value", 8);
-	REQUIRE(!tld_key_is_err(k));
-	tldtest::hold_reserve();
-	const int fds0 = tldtest::count_fds();
-	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
-	for (int err : {ENOSYS, EMFILE}) {
-		INFO("pidfd_open() fails with " << errstr(err));
-		CHECK(in_thread([&] { return fail_then_retry(obj, k, "pidfd_open", err); }) == "");
-	}
-	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
-	CHECK(tldtest::count_fds() == fds0);
+	fail_then_retry_each("pidfd_open", "pidfd_open()", {ENOSYS, EMFILE},
+			     [](const tldtest::reader &) {});
 }
 
 TEST_CASE("tld_map_register is all or nothing when adding one of the threads fails and leaks nothing")
