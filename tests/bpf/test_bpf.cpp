@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
@@ -230,9 +230,7 @@ TEST_CASE("a forked child registers its own copy and BPF reads the child's value
 	std::thread c(holder, 2);
 	sync.arrive_and_wait();
 	void *before = tld_data(k_req);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	const int st = tldtest::in_child([&] {
 		int rc = 0;
 		if (tld_data(k_req) != before)
 			rc |= 1;	// the block moved
@@ -245,16 +243,13 @@ TEST_CASE("a forked child registers its own copy and BPF reads the child's value
 			rc |= 4;
 		if (!mismatch(v1.read(defined_tlds), child).empty())
 			rc |= 8;
-		_exit(rc);
-	}
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+		return rc;
+	});
 	sync.arrive_and_wait();
 	a.join();
 	c.join();
-	REQUIRE(WIFEXITED(status));
-	INFO("child failures (bits: 1 moved, 2 inherited, 4 tld.bpf.h, 8 v1): " << WEXITSTATUS(status));
-	CHECK(WEXITSTATUS(status) == 0);
+	INFO("child failures (bits: 1 moved, 2 inherited, 4 tld.bpf.h, 8 v1): " << st);
+	CHECK(st == 0);
 	// The parent's own element still holds the parent's page.
 	CHECK(mismatch(verify.read(defined_tlds), parent).empty());
 }
@@ -388,31 +383,24 @@ TEST_CASE("TLD_MAP and tld_map_open register a pinned map")
 	const std::string &pin = pinned.path;
 
 	// A fresh process that never used libtld: the variable is read at first use.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	int st = tldtest::in_child([&] {
 		setenv("TLD_MAP", pin.c_str(), 1);
 		values v(0, 12);
 		write_values(-1, v);
 		int rc = mismatch(verify.read(defined_tlds), v).empty() ? 0 : 1;
 		if (tld_thread_init() != 0)
 			rc |= 2;
-		_exit(rc);
-	}
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	REQUIRE(WIFEXITED(status));
-	CHECK(WEXITSTATUS(status) == 0);
+		return rc;
+	});
+	INFO("child exit status (bits: 1 BPF read, 2 tld_thread_init): " << st);
+	CHECK(st == 0);
 
 	// A path that does not exist is reported by tld_thread_init().
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	st = tldtest::in_child([] {
 		setenv("TLD_MAP", "/sys/fs/bpf/tld-test-no-such-pin", 1);
-		_exit(tld_thread_init() == -ENOENT && tld_data(k_req) ? 0 : 1);
-	}
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+		return tld_thread_init() == -ENOENT && tld_data(k_req) ? 0 : 1;
+	});
+	CHECK(st == 0);
 
 	int fd = tld_map_open(pin.c_str());
 	REQUIRE(fd >= 0);

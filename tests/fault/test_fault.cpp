@@ -5,7 +5,6 @@
 // the fault is gone.  Each TEST_CASE runs in a process of its own.
 #include <bpf/bpf.h>
 #include <dlfcn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 
@@ -265,9 +265,7 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 	for (const char *what : {"bpf_update", "bpf_obj_get", "pidfd_open"}) {
 		INFO(what << " fails with ENOMEM at the first lookup");
 		// A fresh process: TLD_MAP is read at the first lookup.
-		pid_t pid = fork();
-		REQUIRE(pid >= 0);
-		if (pid == 0) {
+		const int st = tldtest::in_child([&] {
 			int rc = 0;
 			setenv("TLD_MAP", pin.c_str(), 1);
 			tld_key_t k = tld_create_key("fault.env", 8);
@@ -290,14 +288,11 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 			} catch (...) {
 				rc |= 16;
 			}
-			_exit(rc);
-		}
-		int status = 0;
-		REQUIRE(waitpid(pid, &status, 0) == pid);
-		REQUIRE(WIFEXITED(status));
+			return rc;
+		});
 		INFO("child failures (bits: 1 first tld_thread_init, 2 tld_data, 4 retry, 8 BPF read, 16 reader): "
-		     << WEXITSTATUS(status));
-		CHECK(WEXITSTATUS(status) == 0);
+		     << st);
+		CHECK(st == 0);
 	}
 }
 
