@@ -90,6 +90,19 @@ std::uint64_t frame_of(std::uintptr_t page)
 	return (e >> 63) ? (e & ((std::uint64_t{1} << 55) - 1)) : 0;
 }
 
+// On the calling thread, tld_thread_init() succeeds and the TLD `k` takes
+// `value`: "", or what failed (`when`: under which condition).
+std::string init_and_write(tld_key_t k, std::uint64_t value, const std::string &when)
+{
+	if (int r = tld_thread_init())
+		return "tld_thread_init()" + when + " = " + errstr(r);
+	auto *p = static_cast<std::uint64_t *>(tld_data(k));
+	if (!p)
+		return "tld_data()" + when + " failed";
+	*p = value;
+	return {};
+}
+
 // The common part of the map update and pidfd_open cases: in a thread of its
 // own, the fault makes registration fail; check errno, local use, retries.
 std::string fail_then_retry(const tldtest::reader &obj, tld_key_t k, const char *what, int err)
@@ -387,12 +400,8 @@ TEST_CASE("with no map registered no pidfd_open is made and tld_thread_init cann
 	fault f("pidfd_open", ENOSYS);	// a kernel or seccomp filter without pidfd_open
 	CHECK(tld_thread_init() == 0);
 	CHECK(in_thread([&]() -> std::string {
-		if (int r = tld_thread_init())
-			return "tld_thread_init() = " + errstr(r);
-		auto *p = static_cast<std::uint64_t *>(tld_data(k));
-		if (!p)
-			return "tld_data() failed";
-		*p = 3;
+		if (std::string failed = init_and_write(k, 3, ""); !failed.empty())
+			return failed;
 		tld_free();
 		if (!tld_get_data(-1, k) && errno != EBADF)
 			return "tld_get_data(-1) errno " + errstr(errno);
@@ -481,13 +490,7 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	}
 	// The fault is gone: a new chunk is mapped.
 	CHECK(in_thread([&]() -> std::string {
-		if (int r = tld_thread_init())
-			return "tld_thread_init() after the fault = " + errstr(r);
-		auto *p = static_cast<std::uint64_t *>(tld_data(k));
-		if (!p)
-			return "tld_data() after the fault failed";
-		*p = 1;
-		return {};
+		return init_and_write(k, 1, " after the fault");
 	}) == "");
 	for (int i = 0; i < chunk; ++i)
 		release[i] = 1;
