@@ -11,6 +11,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -94,6 +95,13 @@ std::string mismatch(const tldtest::reading &r, const values &v)
 	return {};
 }
 
+// tld_map_register of the map of each of `readers`, which must succeed.
+void register_maps(std::initializer_list<const reader *> readers)
+{
+	for (const reader *r : readers)
+		REQUIRE(tld_map_register(r->data_map_fd()) == 0);
+}
+
 } // namespace
 
 TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configuration")
@@ -123,10 +131,8 @@ TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configur
 
 TEST_CASE("a key created after threads hold blocks is read by BPF from every thread")
 {
-	reader verify(reader::verify);
-	reader v1(reader::proto_v1);
-	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	reader verify(reader::verify), v1(reader::proto_v1);
+	register_maps({&verify, &v1});
 	const int n = 8;
 	std::barrier sync(n + 1);
 	tld_key_t late{-1};
@@ -193,10 +199,8 @@ TEST_CASE("a map registered after threads started is filled with every live thre
 
 TEST_CASE("a version 1 map and a variant B map are served at once each to its own reader")
 {
-	reader v1(reader::proto_v1);
-	reader b(reader::proto_b);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(b.data_map_fd()) == 0);
+	reader v1(reader::proto_v1), b(reader::proto_b);
+	register_maps({&v1, &b});
 	REQUIRE_NO_FAILURES(on_threads(8, [&](int t) -> std::string {
 		values v(t, 5);
 		write_values(-1, v);
@@ -210,10 +214,8 @@ TEST_CASE("a version 1 map and a variant B map are served at once each to its ow
 
 TEST_CASE("a forked child registers its own copy and BPF reads the child's value")
 {
-	reader verify(reader::verify);
-	reader v1(reader::proto_v1);
-	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	reader verify(reader::verify), v1(reader::proto_v1);
+	register_maps({&verify, &v1});
 	values parent(0, 6);
 	write_values(-1, parent);
 	// Other threads hold blocks while the process forks.
