@@ -18,6 +18,7 @@
 #include <tld/tld_layout.h>
 
 #include "tld_dump.h"
+#include "tld_iter.h"
 
 #define __uptr __attribute__((btf_type_tag("uptr")))
 
@@ -58,15 +59,6 @@ struct task_struct {
 	struct task_struct *group_leader;
 } __attribute__((preserve_access_index));
 
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	struct bpf_iter_meta *meta;
-	struct task_struct *task;
-} __attribute__((preserve_access_index));
-
 static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *task,
 		      struct tld_data_u *data, struct tld_meta_u *meta, __u32 start)
 {
@@ -88,8 +80,13 @@ static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *
 		bpf_probe_read_kernel_str(h->leader_comm, sizeof(h->leader_comm), leader->comm);
 }
 
-static int dump_one(struct seq_file *seq, struct task_struct *task, struct tld_data_u *data,
-		    struct tld_meta_u *meta, __u32 start)
+/*
+ * A subprogram of its own (never inlined): its parameters keep the page
+ * types complete in the object's BTF, which the map value types point at.
+ */
+static __attribute__((noinline)) int dump_one(struct seq_file *seq, struct task_struct *task,
+					      struct tld_data_u *data, struct tld_meta_u *meta,
+					      __u32 start)
 {
 	struct tld_dump_head h = {};
 
@@ -112,60 +109,52 @@ static int ps_one(struct seq_file *seq, struct task_struct *task, struct tld_dat
 	return 0;
 }
 
-SEC("iter/task")
-int tld_dump_v1(struct bpf_iter__task *ctx)
+/*
+ * The four iterators: the element of the task in the map of its layout
+ * (variant B or version 1), if it has one, to dump_one or ps_one.  Inlined
+ * into each program with constant arguments, so that each program refers
+ * to the map of its own layout only (tldctl creates no other).
+ */
+static __always_inline int task_record(struct bpf_iter__task *ctx, int variant_b, int dump)
 {
 	struct task_struct *task = ctx->task;
-	struct tld_dump_value_v1 *v;
+	struct tld_data_u *data;
+	struct tld_meta_u *meta;
+	__u32 start = 0;
 
 	if (!task)
 		return 0;
-	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, 0);
+	if (variant_b) {
+		struct tld_dump_value_b *v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
+
+		if (!v)
+			return 0;
+		data = v->data;
+		meta = v->meta;
+		start = v->start;
+	} else {
+		struct tld_dump_value_v1 *v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
+
+		if (!v)
+			return 0;
+		data = v->data;
+		meta = v->meta;
+	}
+	if (dump)
+		return dump_one(ctx->meta->seq, task, data, meta, start);
+	return ps_one(ctx->meta->seq, task, data, meta, start);
 }
 
-SEC("iter/task")
-int tld_dump_b(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_b *v;
+/* tldctl dump (tld_dump_*) and tldctl ps (tld_ps_*), of each layout. */
+#define TASK_ITERATOR(name, variant_b, dump)                                   \
+	SEC("iter/task") int name(struct bpf_iter__task *ctx)                  \
+	{                                                                      \
+		return task_record(ctx, variant_b, dump);                      \
+	}
 
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
-	if (!v)
-		return 0;
-	return dump_one(ctx->meta->seq, task, v->data, v->meta, v->start);
-}
-
-SEC("iter/task")
-int tld_ps_v1(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_v1 *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_v1, task, 0, 0);
-	if (!v)
-		return 0;
-	return ps_one(ctx->meta->seq, task, v->data, v->meta, 0);
-}
-
-SEC("iter/task")
-int tld_ps_b(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct tld_dump_value_b *v;
-
-	if (!task)
-		return 0;
-	v = bpf_task_storage_get(&dump_map_b, task, 0, 0);
-	if (!v)
-		return 0;
-	return ps_one(ctx->meta->seq, task, v->data, v->meta, v->start);
-}
+TASK_ITERATOR(tld_dump_v1, 0, 1)
+TASK_ITERATOR(tld_dump_b, 1, 1)
+TASK_ITERATOR(tld_ps_v1, 0, 0)
+TASK_ITERATOR(tld_ps_b, 1, 0)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

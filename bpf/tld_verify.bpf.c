@@ -8,10 +8,7 @@
 #include <tld/tld.bpf.h>
 
 #include "tld_verify.h"
-
-struct tld_keys {
-	tld_key_t k[TLD_VERIFY_ITEMS];
-};
+#include "tld_verify_item.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -25,55 +22,11 @@ struct read_ctx {
 	struct tld_verify_req *req;
 };
 
-static long __tld_verify_copy(struct tld_object *obj, struct tld_verify_item *it, long off,
-			      __u32 size)
-{
-	char *page = (char *)obj->data_map->data;
-	int j;
-
-	if (!page)
-		return 0;
-	for (j = 0; j < TLD_VERIFY_VALUE_MAX; j++) {
-		long o = off + j;
-
-		if (j >= size)
-			break;
-		/* Keep clang from folding the bound check into base + off. */
-		barrier_var(o);
-		if (o < 0 || o >= TLD_PAGE_SIZE)
-			break;
-		it->value[j] = page[o];
-	}
-	return j;
-}
-
 static int read_one(__u64 i, struct read_ctx *c)
 {
-	struct tld_verify_item *it;
-	long off, again;
-	__u32 size;
-
 	if (i >= TLD_VERIFY_ITEMS || !c->obj.key_map || !c->obj.data_map)
 		return 1;
-	it = &c->req->item[i];
-	size = it->size;
-	it->found = 0;
-	it->page_off = 0;
-	if (size == 0 || size > TLD_VERIFY_VALUE_MAX)
-		return 0;
-	off = tld_get_off(&c->obj, k[i], it->name, size);
-	if (off <= 0)
-		return 0;
-	if (c->req->flags & TLD_VERIFY_TWICE) {
-		again = tld_get_off(&c->obj, k[i], it->name, size);
-		if (again != off) {
-			it->found = -1;
-			return 0;
-		}
-	}
-	it->page_off = off;
-	it->found = 1;
-	__tld_verify_copy(&c->obj, it, off, size);
+	tld_verify_read_item(&c->obj, &c->req->item[i], i, c->req->flags);
 	return 0;
 }
 
@@ -88,14 +41,7 @@ int tld_verify_read(void *ctx)
 	c.req = bpf_map_lookup_elem(&verify_reqs, &tid);
 	if (!c.req)
 		return 1;
-	if (c.req->flags & TLD_VERIFY_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (c.req->err)
-		return 0;
-	count = c.req->count;
-	if (count > TLD_VERIFY_ITEMS)
-		count = TLD_VERIFY_ITEMS;
+	count = tld_verify_start(task, &c.obj, c.req->flags, c.req->count, &c.req->err);
 	bpf_loop(count, read_one, &c, 0);
 	return 0;
 }

@@ -233,6 +233,15 @@ int check_name(const char *name) noexcept
 	return 0;
 }
 
+// The arguments every key function checks: a name check_name() takes and a
+// size above 0.  0 or -EINVAL.
+static int check_key(const char *name, std::size_t size) noexcept
+{
+	if (int err = check_name(name))
+		return err;
+	return size == 0 ? -EINVAL : 0;
+}
+
 tld_meta_u *meta_page() noexcept
 {
 	tld_meta_u *m = g_meta.load(std::memory_order_acquire);
@@ -260,10 +269,8 @@ tld_meta_u *meta_page() noexcept
 
 int create(const char *name, std::size_t size) noexcept
 {
-	if (int err = check_name(name))
+	if (int err = check_key(name, size))
 		return err;
-	if (size == 0)
-		return -EINVAL;
 	if (size > data_capacity() || size > 0xffff)
 		return -E2BIG;
 	if (t_creating != idle)
@@ -293,10 +300,8 @@ int create(const char *name, std::size_t size) noexcept
 
 int find(const char *name, std::size_t size) noexcept
 {
-	if (int err = check_name(name))
+	if (int err = check_key(name, size))
 		return err;
-	if (size == 0)
-		return -EINVAL;
 	tld_meta_u *m = g_meta.load(std::memory_order_acquire);
 	if (!m)
 		return -ENOENT;

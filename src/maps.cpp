@@ -281,7 +281,6 @@ int look(pinned_path &p) noexcept
 	return p.err = err;
 }
 
-// Say why the map behind `fd` was refused.
 // `fd` now names the map it was just registered as: no thread may go on
 // trusting what it remembered of the number.
 void forget_everywhere(int fd) noexcept
@@ -289,11 +288,32 @@ void forget_everywhere(int fd) noexcept
 	threads::for_each([fd](thread_rec *t) { threads::forget(t, fd); });
 }
 
+// Say why the map behind `fd` was refused.
 void refused(const char *call, int fd, int err) noexcept
 {
 	char what[64], buf[96];
 	std::snprintf(what, sizeof(what), "%s(map fd %d)", call, fd);
 	diag::report(what, err == -EINVAL ? detect::describe(fd, buf, sizeof(buf)) : diag::why_errno(err));
+}
+
+// The slot of the map behind `fd` (`info`, from detect::map_info()), bound
+// now if no slot has it (`bound` says so); a layout libtld does not write
+// is refused (said for `call`).  The slot index, or -errno.
+int slot_of(const char *call, int fd, bpf_map_info &info, bool &bound) noexcept
+{
+	TLD_ASSERT_LOCKED();
+	bound = false;
+	int slot = find_slot(info.id);
+	if (slot >= 0)
+		return slot;
+	variant kind;
+	if (int err = detect::inspect(fd, info, kind)) {
+		refused(call, fd, err);
+		return err;
+	}
+	slot = bind_map(fd, info, kind);
+	bound = slot >= 0;
+	return slot;
 }
 
 pinned_path *find_pin(const char *path) noexcept
@@ -356,7 +376,6 @@ void read_env() noexcept
 int register_map(int fd) noexcept
 {
 	bpf_map_info info;
-	variant kind;
 	if (int err = detect::map_info(fd, info)) {
 		refused("tld_map_register", fd, err);
 		return err;
@@ -364,16 +383,10 @@ int register_map(int fd) noexcept
 	if (!keys::meta_page())
 		return -ENOMEM;
 	locked g(g_lock);
-	int slot = find_slot(info.id);
-	if (slot < 0) {
-		if (int err = detect::inspect(fd, info, kind)) {
-			refused("tld_map_register", fd, err);
-			return err;
-		}
-		slot = bind_map(fd, info, kind);
-		if (slot < 0)
-			return slot;
-	}
+	bool bound;
+	const int slot = slot_of("tld_map_register", fd, info, bound);
+	if (slot < 0)
+		return slot;
 	++g_maps[slot].fd_refs;
 	forget_everywhere(fd);
 	return 0;
@@ -491,21 +504,16 @@ int unregister_path(const char *path) noexcept
 int ensure(int fd) noexcept
 {
 	bpf_map_info info;
-	variant kind;
 	if (int err = detect::map_info(fd, info)) {
 		refused("tld_get_data", fd, err);
 		return err;
 	}
 	locked g(g_lock);
-	int slot = find_slot(info.id);
-	if (slot < 0) {
-		if (int err = detect::inspect(fd, info, kind)) {
-			refused("tld_get_data", fd, err);
-			return err;
-		}
-		slot = bind_map(fd, info, kind);
-		if (slot < 0)
-			return slot;
+	bool bound;
+	const int slot = slot_of("tld_get_data", fd, info, bound);
+	if (slot < 0)
+		return slot;
+	if (bound) {
 		g_maps[slot].implicit = true;
 		forget_everywhere(fd);
 	}

@@ -54,6 +54,20 @@ outcome find(const char *name, std::size_t size)
 	return {k.off, errno};
 }
 
+// tld_map_register (setting errno) and tld_map_unregister refuse the
+// descriptor `fd` with -err, and tld_get_data(fd, k) returns NULL with errno
+// err.
+void check_refused_fd(int fd, tld_key_t k, int err)
+{
+	errno = 0;
+	CHECK(tld_map_register(fd) == -err);
+	CHECK(errno == err);
+	CHECK(tld_map_unregister(fd) == -err);
+	errno = 0;
+	CHECK(tld_get_data(fd, k) == nullptr);
+	CHECK(errno == err);
+}
+
 } // namespace
 
 TEST_CASE("key functions refuse NULL and empty and over-long names with -EINVAL and set errno")
@@ -230,13 +244,7 @@ TEST_CASE("map functions refuse NULL paths and bad and closed descriptors and fi
 	for (int fd : std::vector<int>{-1, -2, -100, INT_MIN, INT_MAX, 1 << 20, closed[0], closed[1],
 					closed[2]}) {
 		INFO("descriptor " << fd);
-		errno = 0;
-		CHECK(tld_map_register(fd) == -EBADF);
-		CHECK(errno == EBADF);
-		CHECK(tld_map_unregister(fd) == -EBADF);
-		errno = 0;
-		CHECK(tld_get_data(fd, k) == nullptr);
-		CHECK(errno == EBADF);
+		check_refused_fd(fd, k, EBADF);
 	}
 	// Open files of every kind that are not BPF maps.
 	std::vector<std::pair<std::string, int>> files;
@@ -254,13 +262,7 @@ TEST_CASE("map functions refuse NULL paths and bad and closed descriptors and fi
 	for (auto &[what, fd] : files) {
 		INFO(what);
 		REQUIRE(fd >= 0);
-		errno = 0;
-		CHECK(tld_map_register(fd) == -EINVAL);
-		CHECK(errno == EINVAL);
-		CHECK(tld_map_unregister(fd) == -EINVAL);
-		errno = 0;
-		CHECK(tld_get_data(fd, k) == nullptr);
-		CHECK(errno == EINVAL);
+		check_refused_fd(fd, k, EINVAL);
 	}
 	for (auto &f : files)
 		close(f.second);

@@ -8,22 +8,6 @@
 
 #include "linked.h"
 
-__u64 value_a;
-__s32 found_a;
+LINKED_READER(a)
 
-SEC("syscall")
-int read_a(void *ctx)
-{
-	struct tld_object obj;
-	__u64 *p;
-
-	found_a = tld_object_init(bpf_get_current_task_btf(), &obj);
-	if (found_a)
-		return 0;
-	p = tld_get_data(&obj, a, "linked.a", 8);
-	found_a = p != 0;
-	if (p)
-		value_a = *p;
-	return 0;
-}
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -8,21 +8,4 @@
 
 #include "linked.h"
 
-__u64 value_b;
-__s32 found_b;
-
-SEC("syscall")
-int read_b(void *ctx)
-{
-	struct tld_object obj;
-	__u64 *p;
-
-	found_b = tld_object_init(bpf_get_current_task_btf(), &obj);
-	if (found_b)
-		return 0;
-	p = tld_get_data(&obj, b, "linked.b", 8);
-	found_b = p != 0;
-	if (p)
-		value_b = *p;
-	return 0;
-}
+LINKED_READER(b)

@@ -9,17 +9,14 @@
 #define TLD_PIN_DATA_MAP
 #include <tld/tld.bpf.h>
 
+#include "tld_iter.h"
+
 struct tld_keys {
 	tld_key_t value;
 };
 
 struct task_struct {
 	int pid;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	void *meta;
-	struct task_struct *task;
 } __attribute__((preserve_access_index));
 
 __u64 value;

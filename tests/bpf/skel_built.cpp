@@ -1,15 +1,6 @@
 // The skeletons the build generated from bpf/*.bpf.c.
-#include <cstddef>
-#include <cstring>
-
+#include "skel_elf.hpp"
 #include "tld_dump.skel.h"
 #include "tld_verify.skel.h"
 
-const void *built_skeleton_elf(const char *name, std::size_t *size)
-{
-	if (!std::strcmp(name, "tld_verify"))
-		return tld_verify__elf_bytes(size);
-	if (!std::strcmp(name, "tld_dump"))
-		return tld_dump__elf_bytes(size);
-	return nullptr;
-}
+SKELETON_ELF(built_skeleton_elf)

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,12 +11,14 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
@@ -94,6 +95,13 @@ std::string mismatch(const tldtest::reading &r, const values &v)
 	return {};
 }
 
+// tld_map_register of the map of each of `readers`, which must succeed.
+void register_maps(std::initializer_list<const reader *> readers)
+{
+	for (const reader *r : readers)
+		REQUIRE(tld_map_register(r->data_map_fd()) == 0);
+}
+
 } // namespace
 
 TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configuration")
@@ -123,10 +131,8 @@ TEST_CASE("BPF reads what each of 32 threads wrote twice in the default configur
 
 TEST_CASE("a key created after threads hold blocks is read by BPF from every thread")
 {
-	reader verify(reader::verify);
-	reader v1(reader::proto_v1);
-	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	reader verify(reader::verify), v1(reader::proto_v1);
+	register_maps({&verify, &v1});
 	const int n = 8;
 	std::barrier sync(n + 1);
 	tld_key_t late{-1};
@@ -193,10 +199,8 @@ TEST_CASE("a map registered after threads started is filled with every live thre
 
 TEST_CASE("a version 1 map and a variant B map are served at once each to its own reader")
 {
-	reader v1(reader::proto_v1);
-	reader b(reader::proto_b);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(b.data_map_fd()) == 0);
+	reader v1(reader::proto_v1), b(reader::proto_b);
+	register_maps({&v1, &b});
 	REQUIRE_NO_FAILURES(on_threads(8, [&](int t) -> std::string {
 		values v(t, 5);
 		write_values(-1, v);
@@ -210,10 +214,8 @@ TEST_CASE("a version 1 map and a variant B map are served at once each to its ow
 
 TEST_CASE("a forked child registers its own copy and BPF reads the child's value")
 {
-	reader verify(reader::verify);
-	reader v1(reader::proto_v1);
-	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	REQUIRE(tld_map_register(v1.data_map_fd()) == 0);
+	reader verify(reader::verify), v1(reader::proto_v1);
+	register_maps({&verify, &v1});
 	values parent(0, 6);
 	write_values(-1, parent);
 	// Other threads hold blocks while the process forks.
@@ -230,9 +232,7 @@ TEST_CASE("a forked child registers its own copy and BPF reads the child's value
 	std::thread c(holder, 2);
 	sync.arrive_and_wait();
 	void *before = tld_data(k_req);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	const int st = tldtest::in_child([&] {
 		int rc = 0;
 		if (tld_data(k_req) != before)
 			rc |= 1;	// the block moved
@@ -245,16 +245,13 @@ TEST_CASE("a forked child registers its own copy and BPF reads the child's value
 			rc |= 4;
 		if (!mismatch(v1.read(defined_tlds), child).empty())
 			rc |= 8;
-		_exit(rc);
-	}
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
+		return rc;
+	});
 	sync.arrive_and_wait();
 	a.join();
 	c.join();
-	REQUIRE(WIFEXITED(status));
-	INFO("child failures (bits: 1 moved, 2 inherited, 4 tld.bpf.h, 8 v1): " << WEXITSTATUS(status));
-	CHECK(WEXITSTATUS(status) == 0);
+	INFO("child failures (bits: 1 moved, 2 inherited, 4 tld.bpf.h, 8 v1): " << st);
+	CHECK(st == 0);
 	// The parent's own element still holds the parent's page.
 	CHECK(mismatch(verify.read(defined_tlds), parent).empty());
 }
@@ -388,31 +385,24 @@ TEST_CASE("TLD_MAP and tld_map_open register a pinned map")
 	const std::string &pin = pinned.path;
 
 	// A fresh process that never used libtld: the variable is read at first use.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	int st = tldtest::in_child([&] {
 		setenv("TLD_MAP", pin.c_str(), 1);
 		values v(0, 12);
 		write_values(-1, v);
 		int rc = mismatch(verify.read(defined_tlds), v).empty() ? 0 : 1;
 		if (tld_thread_init() != 0)
 			rc |= 2;
-		_exit(rc);
-	}
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	REQUIRE(WIFEXITED(status));
-	CHECK(WEXITSTATUS(status) == 0);
+		return rc;
+	});
+	INFO("child exit status (bits: 1 BPF read, 2 tld_thread_init): " << st);
+	CHECK(st == 0);
 
 	// A path that does not exist is reported by tld_thread_init().
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	st = tldtest::in_child([] {
 		setenv("TLD_MAP", "/sys/fs/bpf/tld-test-no-such-pin", 1);
-		_exit(tld_thread_init() == -ENOENT && tld_data(k_req) ? 0 : 1);
-	}
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+		return tld_thread_init() == -ENOENT && tld_data(k_req) ? 0 : 1;
+	});
+	CHECK(st == 0);
 
 	int fd = tld_map_open(pin.c_str());
 	REQUIRE(fd >= 0);

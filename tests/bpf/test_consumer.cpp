@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -124,6 +125,12 @@ struct channel {
 			throw std::runtime_error("the other process ended early");
 		return c;
 	}
+	// No more to send: the reader sees the end.
+	void close_write()
+	{
+		close(fd[1]);
+		fd[1] = -1;
+	}
 };
 
 int wait_exit(pid_t pid)
@@ -148,6 +155,40 @@ std::vector<tldtest::reading> read_task(const reader &r, pid_t pid, const std::v
 }
 
 const std::vector<spec> exec_tlds = {{"exec.a", 8}, {"exec.b", 8}, {"exec.c", 8}};
+
+// A probe reader with tld_exec attached, its map pinned as `name`.
+struct exec_watch {
+	reader r{reader::probe};
+	tldtest::pin pinned;
+	explicit exec_watch(const std::string &name) : pinned((r.attach_exec(), r.data_map_fd()), name)
+	{
+	}
+};
+
+// fork() a child that tells the parent through `ready` and hears from it
+// through `go`: the child keeps only those ends, with the pinned map
+// `path` as TLD_MAP.  The child's pid, 0 in the child.
+pid_t fork_registered(channel &ready, channel &go, const std::string &path)
+{
+	const pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		close(ready.fd[0]);
+		close(go.fd[1]);
+		setenv("TLD_MAP", path.c_str(), 1);
+	}
+	return pid;
+}
+
+// A skeleton from open_load(), which must load, destroyed at the end of the
+// scope.
+template <typename T>
+std::unique_ptr<T, void (*)(T *)> loaded(T *(*open_load)(), void (*destroy)(T *))
+{
+	std::unique_ptr<T, void (*)(T *)> s(open_load(), destroy);
+	REQUIRE(s);
+	return s;
+}
 
 } // namespace
 
@@ -186,12 +227,7 @@ TEST_CASE("sixteen lookup sites verify in at most 60000 instructions and sixty-f
 
 TEST_CASE("BPF finds a literal name of every length from 1 to 61 with its own bytes")
 {
-	literal *skel = literal__open_and_load();
-	REQUIRE(skel);
-	struct destroy {
-		literal *s;
-		~destroy() { literal__destroy(s); }
-	} cleanup{skel};
+	auto skel = loaded(literal__open_and_load, literal__destroy);
 	REQUIRE(tld_map_register(bpf_map__fd(skel->maps.tld_data_map)) == 0);
 	const std::size_t n = sizeof(skel->rodata->literal_names) / sizeof(skel->rodata->literal_names[0]);
 	REQUIRE(n == 61);
@@ -246,16 +282,11 @@ TEST_CASE("BPF finds no TLD for more bytes than it was published with and TLD_CH
 
 TEST_CASE("after exec into another layout a warm key cache reads each name's own bytes and finds new names")
 {
-	reader r(reader::probe);
-	r.attach_exec();
-	tldtest::pin pinned(r.data_map_fd(), "exec");
+	exec_watch w("exec");
+	const reader &r = w.r;
 	channel ready, go;
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	const pid_t pid = fork_registered(ready, go, w.pinned.path);
 	if (pid == 0) {
-		close(ready.fd[0]);
-		close(go.fd[1]);
-		setenv("TLD_MAP", pinned.path.c_str(), 1);
 		tld_key_t a = tld_create_key("exec.a", 8), b = tld_create_key("exec.b", 8);
 		auto *pa = static_cast<std::uint64_t *>(tld_data(a));
 		auto *pb = static_cast<std::uint64_t *>(tld_data(b));
@@ -281,8 +312,7 @@ TEST_CASE("after exec into another layout a warm key cache reads each name's own
 	go.send('G');
 	REQUIRE(ready.receive() == 'R');
 	auto after = read_task(r, pid, exec_tlds);
-	close(go.fd[1]);
-	go.fd[1] = -1;
+	go.close_write();
 	CHECK(wait_exit(pid) == 0);
 	REQUIRE(after.size() == 1);
 	const std::uint64_t want[] = {10, 20, 30};
@@ -295,18 +325,13 @@ TEST_CASE("after exec into another layout a warm key cache reads each name's own
 
 TEST_CASE("after exec into an image without libtld and after fork and exec the task has no element")
 {
-	reader r(reader::probe);
-	r.attach_exec();
-	tldtest::pin pinned(r.data_map_fd(), "exec-none");
+	exec_watch w("exec-none");
+	const reader &r = w.r;
 	for (bool forked : {false, true}) {
 		INFO((forked ? "fork() of a registered process, then exec" : "exec of a registered process"));
 		channel ready, go;
-		pid_t pid = fork();
-		REQUIRE(pid >= 0);
+		const pid_t pid = fork_registered(ready, go, w.pinned.path);
 		if (pid == 0) {
-			close(ready.fd[0]);
-			close(go.fd[1]);
-			setenv("TLD_MAP", pinned.path.c_str(), 1);
 			auto *p = static_cast<std::uint64_t *>(tld_data(tld_create_key("exec.a", 8)));
 			if (!p || tld_thread_init())
 				_exit(1);
@@ -356,8 +381,7 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 		REQUIRE(ready.receive() == 'R');
 		auto after = read_task(r, task, {{"exec.a", 8}});
 		CHECK_FALSE(tldtest::has_element(r.data_map_fd(), task));
-		close(go.fd[1]);
-		go.fd[1] = -1;
+		go.close_write();
 		CHECK(wait_exit(pid) == 0);
 		REQUIRE(after.size() == 1);
 		CHECK_FALSE(after[0].has_elem);
@@ -367,12 +391,7 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 
 TEST_CASE("two objects that include the header link into one and both read through the shared maps")
 {
-	linked *skel = linked__open_and_load();
-	REQUIRE(skel);
-	struct destroy {
-		linked *s;
-		~destroy() { linked__destroy(s); }
-	} cleanup{skel};
+	auto skel = loaded(linked__open_and_load, linked__destroy);
 	// One map of each kind, one tld_exec, both readers.
 	int maps = 0;
 	bpf_map *m;
@@ -400,14 +419,7 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 	const std::string root = "/sys/fs/bpf/tld-test-restart-" + std::to_string(getpid());
 	mkdir(root.c_str(), 0700);
 	const std::string pin = root + "/tld_data_map";
-	struct cleanup {
-		std::string root, pin;
-		~cleanup()
-		{
-			unlink(pin.c_str());
-			rmdir(root.c_str());
-		}
-	} gone{root, pin};
+	tldtest::removed_dir gone{root, {pin}};
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root.c_str());
 	auto load = [&] {
 		restart *s = restart__open_opts(&opts);
@@ -470,8 +482,7 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 					   std::to_string(s->bss->value));
 		restart__destroy(s);
 	}
-	close(round_no.fd[1]);
-	round_no.fd[1] = -1;
+	round_no.close_write();
 	CHECK(wait_exit(pid) == 0);
 	INFO((failures.empty() ? std::string() : failures.front()));
 	CHECK(failures.empty());

@@ -211,6 +211,24 @@ void check_dump_of(const target &t, const std::string &json)
 	}
 }
 
+// A target writing through the map of a `kind` reader, pinned as `name`:
+// tldctl dump --json names its `layout` and shows what every thread wrote;
+// then more(the dump command without --json).
+template <typename F>
+void check_dump(tldtest::reader::kind kind, const char *name, const char *layout, F more)
+{
+	tldtest::reader reader(kind);
+	tldtest::pin p(reader.data_map_fd(), name);
+	target t(p.path);
+	const std::string dump = "dump --pid " + std::to_string(t.pid) + " --map " + p.path;
+	auto r = run(dump + " --json");
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	CHECK(get(parse_json(r.out), ".layout") == "string \"" + std::string(layout) + "\"");
+	check_dump_of(t, r.out);
+	more(dump);
+}
+
 } // namespace
 
 TEST_CASE("tldctl probe says task local data works on this kernel")
@@ -267,30 +285,17 @@ TEST_CASE("tldctl verify compares every byte of many threads and keys")
 
 TEST_CASE("tldctl dump lists every thread's TLDs through a version 1 map")
 {
-	tldtest::reader verify(tldtest::reader::verify);
-	tldtest::pin p(verify.data_map_fd(), "dump-v1");
-	target t(p.path);
-	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.all());
-	REQUIRE(r.status == 0);
-	CHECK(get(parse_json(r.out), ".layout") == "string \"version 1\"");
-	check_dump_of(t, r.out);
-	auto table = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path);
-	INFO(table.all());
-	CHECK(table.status == 0);
-	CHECK(table.out.find("3 threads with task local data") != std::string::npos);
+	check_dump(tldtest::reader::verify, "dump-v1", "version 1", [](const std::string &dump) {
+		auto table = run(dump);
+		INFO(table.all());
+		CHECK(table.status == 0);
+		CHECK(table.out.find("3 threads with task local data") != std::string::npos);
+	});
 }
 
 TEST_CASE("tldctl dump lists every thread's TLDs through a variant B map")
 {
-	tldtest::reader b(tldtest::reader::proto_b);
-	tldtest::pin p(b.data_map_fd(), "dump-b");
-	target t(p.path);
-	auto r = run("dump --pid " + std::to_string(t.pid) + " --map " + p.path + " --json");
-	INFO(r.all());
-	REQUIRE(r.status == 0);
-	CHECK(get(parse_json(r.out), ".layout") == "string \"variant B\"");
-	check_dump_of(t, r.out);
+	check_dump(tldtest::reader::proto_b, "dump-b", "variant B", [](const std::string &) {});
 }
 
 TEST_CASE("tldctl dump explains what is wrong with its arguments")

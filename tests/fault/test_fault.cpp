@@ -5,7 +5,6 @@
 // the fault is gone.  Each TEST_CASE runs in a process of its own.
 #include <bpf/bpf.h>
 #include <dlfcn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,11 +15,13 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "threads.hpp"
 #include "tld/tld.h"
 
@@ -31,15 +32,21 @@ namespace {
 
 using fault_set_fn = int (*)(const char *, int, long, long, unsigned long);
 
+// tld_fault_set() of the preloaded shim.
+fault_set_fn shim_fault_set()
+{
+	auto set = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
+	if (!set)
+		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+	return set;
+}
+
 // A fault of the preloaded shim, off again when the guard goes away.
 class fault {
 public:
 	fault(const char *what, int err, long skip = 0, long count = -1, unsigned long len = 0)
-		: what_(what)
+		: what_(what), set_(shim_fault_set())
 	{
-		set_ = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
-		if (!set_)
-			throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
 		if (set_(what, err, skip, count, len))
 			throw std::runtime_error(std::string("unknown fault ") + what);
 	}
@@ -57,9 +64,8 @@ private:
 // outlive a scope, such as through a thread's exit.
 void set_fault(const char *what, int err)
 {
-	auto set = reinterpret_cast<fault_set_fn>(dlsym(RTLD_DEFAULT, "tld_fault_set"));
-	if (!set || set(what, err, 0, -1, 0))
-		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+	if (shim_fault_set()(what, err, 0, -1, 0))
+		throw std::runtime_error(std::string("unknown fault ") + what);
 }
 
 std::string errstr(int e) { return std::to_string(e) + " (" + std::strerror(e < 0 ? -e : e) + ")"; }
@@ -82,6 +88,19 @@ std::uint64_t frame_of(std::uintptr_t page)
 		e = 0;
 	std::fclose(f);
 	return (e >> 63) ? (e & ((std::uint64_t{1} << 55) - 1)) : 0;
+}
+
+// On the calling thread, tld_thread_init() succeeds and the TLD `k` takes
+// `value`: "", or what failed (`when`: under which condition).
+std::string init_and_write(tld_key_t k, std::uint64_t value, const std::string &when)
+{
+	if (int r = tld_thread_init())
+		return "tld_thread_init()" + when + " = " + errstr(r);
+	auto *p = static_cast<std::uint64_t *>(tld_data(k));
+	if (!p)
+		return "tld_data()" + when + " failed";
+	*p = value;
+	return {};
 }
 
 // The common part of the map update and pidfd_open cases: in a thread of its
@@ -131,9 +150,13 @@ std::string fail_then_retry(const tldtest::reader &obj, tld_key_t k, const char 
 	return {};
 }
 
-} // namespace
-
-TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
+// The map update and pidfd_open cases: with a map registered, each error of
+// `errs` as the fault `what` (`call` in messages) in a thread of its own
+// (fail_then_retry), then check(obj) before the map is unregistered; no
+// descriptor leaks.
+template <typename F>
+void fail_then_retry_each(const char *what, const char *call, std::initializer_list<int> errs,
+			  F check)
 {
 	tldtest::require_bpf();
 	tldtest::reader obj;
@@ -142,30 +165,29 @@ TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned whi
 	tldtest::hold_reserve();
 	const int fds0 = tldtest::count_fds();
 	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
-	for (int err : {EPERM, ENOMEM, E2BIG, EBUSY}) {
-		INFO("bpf(BPF_MAP_UPDATE_ELEM) fails with " << errstr(err));
-		CHECK(in_thread([&] { return fail_then_retry(obj, k, "bpf_update", err); }) == "");
+	for (int err : errs) {
+		INFO(call << " fails with " << errstr(err));
+		CHECK(in_thread([&] { return fail_then_retry(obj, k, what, err); }) == "");
 	}
-	CHECK(obj.threads_with_element(getpid()).empty());
+	check(obj);
 	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
 	CHECK(tldtest::count_fds() == fds0);
 }
 
+} // namespace
+
+TEST_CASE("a map update failing with EPERM ENOMEM E2BIG or EBUSY is returned while the TLDs work locally and a retry succeeds")
+{
+	fail_then_retry_each("bpf_update", "bpf(BPF_MAP_UPDATE_ELEM)", {EPERM, ENOMEM, E2BIG, EBUSY},
+			     [](const tldtest::reader &obj) {
+				     CHECK(obj.threads_with_element(getpid()).empty());
+			     });
+}
+
 TEST_CASE("pidfd_open failing with ENOSYS or EMFILE is returned while the TLDs work locally and a retry succeeds")
 {
-	tldtest::require_bpf();
-	tldtest::reader obj;
-	tld_key_t k = tld_create_key("fault.value", 8);
-	REQUIRE(!tld_key_is_err(k));
-	tldtest::hold_reserve();
-	const int fds0 = tldtest::count_fds();
-	REQUIRE(tld_map_register(obj.data_map_fd()) == 0);
-	for (int err : {ENOSYS, EMFILE}) {
-		INFO("pidfd_open() fails with " << errstr(err));
-		CHECK(in_thread([&] { return fail_then_retry(obj, k, "pidfd_open", err); }) == "");
-	}
-	REQUIRE(tld_map_unregister(obj.data_map_fd()) == 0);
-	CHECK(tldtest::count_fds() == fds0);
+	fail_then_retry_each("pidfd_open", "pidfd_open()", {ENOSYS, EMFILE},
+			     [](const tldtest::reader &) {});
 }
 
 TEST_CASE("tld_map_register is all or nothing when adding one of the threads fails and leaks nothing")
@@ -256,9 +278,7 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 	for (const char *what : {"bpf_update", "bpf_obj_get", "pidfd_open"}) {
 		INFO(what << " fails with ENOMEM at the first lookup");
 		// A fresh process: TLD_MAP is read at the first lookup.
-		pid_t pid = fork();
-		REQUIRE(pid >= 0);
-		if (pid == 0) {
+		const int st = tldtest::in_child([&] {
 			int rc = 0;
 			setenv("TLD_MAP", pin.c_str(), 1);
 			tld_key_t k = tld_create_key("fault.env", 8);
@@ -281,14 +301,11 @@ TEST_CASE("a TLD_MAP registration that failed is made by a later tld_thread_init
 			} catch (...) {
 				rc |= 16;
 			}
-			_exit(rc);
-		}
-		int status = 0;
-		REQUIRE(waitpid(pid, &status, 0) == pid);
-		REQUIRE(WIFEXITED(status));
+			return rc;
+		});
 		INFO("child failures (bits: 1 first tld_thread_init, 2 tld_data, 4 retry, 8 BPF read, 16 reader): "
-		     << WEXITSTATUS(status));
-		CHECK(WEXITSTATUS(status) == 0);
+		     << st);
+		CHECK(st == 0);
 	}
 }
 
@@ -383,12 +400,8 @@ TEST_CASE("with no map registered no pidfd_open is made and tld_thread_init cann
 	fault f("pidfd_open", ENOSYS);	// a kernel or seccomp filter without pidfd_open
 	CHECK(tld_thread_init() == 0);
 	CHECK(in_thread([&]() -> std::string {
-		if (int r = tld_thread_init())
-			return "tld_thread_init() = " + errstr(r);
-		auto *p = static_cast<std::uint64_t *>(tld_data(k));
-		if (!p)
-			return "tld_data() failed";
-		*p = 3;
+		if (std::string failed = init_and_write(k, 3, ""); !failed.empty())
+			return failed;
 		tld_free();
 		if (!tld_get_data(-1, k) && errno != EBADF)
 			return "tld_get_data(-1) errno " + errstr(errno);
@@ -477,13 +490,7 @@ TEST_CASE("a failed mmap of the page pool is -ENOMEM for a new thread while page
 	}
 	// The fault is gone: a new chunk is mapped.
 	CHECK(in_thread([&]() -> std::string {
-		if (int r = tld_thread_init())
-			return "tld_thread_init() after the fault = " + errstr(r);
-		auto *p = static_cast<std::uint64_t *>(tld_data(k));
-		if (!p)
-			return "tld_data() after the fault failed";
-		*p = 1;
-		return {};
+		return init_and_write(k, 1, " after the fault");
 	}) == "");
 	for (int i = 0; i < chunk; ++i)
 		release[i] = 1;

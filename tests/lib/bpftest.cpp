@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,16 +33,29 @@
 
 namespace tldtest {
 
-static_assert(items_max == TLD_VERIFY_ITEMS && items_max == PROBE_ITEMS);
-static_assert(value_max == TLD_VERIFY_VALUE_MAX && value_max == PROBE_VALUE_MAX);
-static_assert(reset_cache == TLD_VERIFY_RESET_CACHE && reset_cache == PROBE_RESET_CACHE);
-static_assert(twice == TLD_VERIFY_TWICE && twice == PROBE_TWICE);
+// The readers' requests (bpf/tld_verify.h, whose items tests/lib/probe.h
+// uses too) hold what this harness asks for.
+static_assert(items_max == TLD_VERIFY_ITEMS);
+static_assert(value_max == TLD_VERIFY_VALUE_MAX);
+static_assert(reset_cache == TLD_VERIFY_RESET_CACHE);
+static_assert(twice == TLD_VERIFY_TWICE);
+static_assert(offsetof(probe_req, item) == PROBE_HEAD_BYTES);
 
 namespace {
 
 [[noreturn]] void load_failed(const char *what)
 {
 	throw std::runtime_error(std::string("loading ") + what + ": " + std::strerror(errno));
+}
+
+// A reader's skeleton, opened and loaded; its object in `obj`.
+template <typename S> S *load_skeleton(S *(*open_load)(), const char *name, bpf_object *&obj)
+{
+	S *s = open_load();
+	if (!s)
+		load_failed(name);
+	obj = s->obj;
+	return s;
 }
 
 bool is_probe(reader::kind k) { return k == reader::probe || k == reader::probe_exact; }
@@ -114,60 +128,24 @@ template <typename Req> void run_request(int req_map_fd, int prog_fd, Req &req)
 reader::reader(kind k) : kind_(k)
 {
 	switch (k) {
-	case verify: {
-		auto *s = tld_verify__open_and_load();
-		if (!s)
-			load_failed("tld_verify");
-		skel_ = s;
-		obj_ = s->obj;
-		read_prog_fd_ = bpf_program__fd(s->progs.tld_verify_read);
+	case verify: skel_ = load_skeleton(tld_verify__open_and_load, "tld_verify", obj_); break;
+	case probe: skel_ = load_skeleton(tldprobe__open_and_load, "tldprobe", obj_); break;
+	case probe_exact:
+		skel_ = load_skeleton(tldprobe_cs__open_and_load, "tldprobe_cs", obj_);
 		break;
-	}
-	case probe: {
-		auto *s = tldprobe__open_and_load();
-		if (!s)
-			load_failed("tldprobe");
-		skel_ = s;
-		obj_ = s->obj;
-		iter_prog_ = s->progs.probe_iter;
-		read_prog_fd_ = bpf_program__fd(s->progs.probe_read);
-		break;
-	}
-	case probe_exact: {
-		auto *s = tldprobe_cs__open_and_load();
-		if (!s)
-			load_failed("tldprobe_cs");
-		skel_ = s;
-		obj_ = s->obj;
-		iter_prog_ = s->progs.probe_iter;
-		read_prog_fd_ = bpf_program__fd(s->progs.probe_read);
-		break;
-	}
-	case proto_v1: {
-		auto *s = proto_v1__open_and_load();
-		if (!s)
-			load_failed("proto_v1");
-		skel_ = s;
-		obj_ = s->obj;
-		read_prog_fd_ = bpf_program__fd(s->progs.proto_read);
-		break;
-	}
-	case proto_b: {
-		auto *s = proto_b__open_and_load();
-		if (!s)
-			load_failed("proto_b");
-		skel_ = s;
-		obj_ = s->obj;
-		read_prog_fd_ = bpf_program__fd(s->progs.proto_read);
-		break;
-	}
+	case proto_v1: skel_ = load_skeleton(proto_v1__open_and_load, "proto_v1", obj_); break;
+	case proto_b: skel_ = load_skeleton(proto_b__open_and_load, "proto_b", obj_); break;
 	}
 	const bool proto = k == proto_v1 || k == proto_b;
+	read_prog_fd_ = bpf_program__fd(bpf_object__find_program_by_name(
+		obj_, k == verify ? "tld_verify_read" : proto ? "proto_read" : "probe_read"));
 	data_map_fd_ = bpf_object__find_map_fd_by_name(obj_, proto ? "data_map" : "tld_data_map");
 	req_map_fd_ = bpf_object__find_map_fd_by_name(
 		obj_, k == verify ? "verify_reqs" : proto ? "reqs" : "probe_reqs");
-	if (is_probe(k))
+	if (is_probe(k)) {
+		iter_prog_ = bpf_object__find_program_by_name(obj_, "probe_iter");
 		cfg_map_fd_ = bpf_object__find_map_fd_by_name(obj_, "iter_cfg");
+	}
 }
 
 reader::~reader()
@@ -308,6 +286,13 @@ pin::pin(int fd, const std::string &name)
 }
 
 pin::~pin() { unlink(path.c_str()); }
+
+removed_dir::~removed_dir()
+{
+	for (const auto &f : files)
+		unlink(f.c_str());
+	rmdir(dir.c_str());
+}
 
 void pin::set(mode_t mode, uid_t uid, gid_t gid) const
 {

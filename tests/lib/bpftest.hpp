@@ -125,6 +125,13 @@ struct pin {
 	void set(mode_t mode, uid_t uid, gid_t gid) const;
 };
 
+// A directory and the files in it, removed at the end of the scope.
+struct removed_dir {
+	std::string dir;
+	std::vector<std::string> files;
+	~removed_dir();
+};
+
 // The bytes of a value, or of memory, as a vector, for comparisons.
 template <typename T> std::vector<std::uint8_t> bytes_of(const T &v)
 {

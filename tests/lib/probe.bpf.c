@@ -11,10 +11,8 @@
 #include <tld/tld.bpf.h>
 
 #include "probe.h"
-
-struct tld_keys {
-	tld_key_t k[PROBE_ITEMS];
-};
+#include "tld_iter.h"
+#include "tld_verify_item.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -46,57 +44,18 @@ struct read_ctx {
 	struct probe_req *cfg;		/* iterator: where the names come from */
 };
 
-static void copy_value(struct tld_object *obj, struct probe_item *it, long off, __u32 size)
-{
-	char *page = (char *)obj->data_map->data;
-	int j;
-
-	if (!page)
-		return;
-	for (j = 0; j < PROBE_VALUE_MAX; j++) {
-		long o = off + j;
-
-		if (j >= size)
-			break;
-		/* Keep clang from folding the bound check into base + off. */
-		barrier_var(o);
-		if (o < 0 || o >= TLD_PAGE_SIZE)
-			break;
-		it->value[j] = page[o];
-	}
-}
-
 static int read_one(__u64 i, struct read_ctx *c)
 {
-	struct probe_item *it;
-	long off, again;
-	__u32 size;
+	struct tld_verify_item *it;
 
-	if (i >= PROBE_ITEMS || !c->obj.key_map || !c->obj.data_map || !c->req)
+	if (i >= TLD_VERIFY_ITEMS || !c->obj.key_map || !c->obj.data_map || !c->req)
 		return 1;
 	it = &c->req->item[i];
 	if (c->cfg) {
-		__builtin_memcpy(it->name, c->cfg->item[i].name, PROBE_NAME_LEN);
+		__builtin_memcpy(it->name, c->cfg->item[i].name, TLD_VERIFY_NAME_LEN);
 		it->size = c->cfg->item[i].size;
 	}
-	size = it->size;
-	it->found = 0;
-	it->page_off = 0;
-	if (size == 0 || size > PROBE_VALUE_MAX)
-		return 0;
-	off = tld_get_off(&c->obj, k[i], it->name, size);
-	if (off <= 0)
-		return 0;
-	if (c->req->flags & PROBE_TWICE) {
-		again = tld_get_off(&c->obj, k[i], it->name, size);
-		if (again != off) {
-			it->found = -1;
-			return 0;
-		}
-	}
-	it->page_off = off;
-	it->found = 1;
-	copy_value(&c->obj, it, off, size);
+	tld_verify_read_item(&c->obj, it, i, c->req->flags);
 	return 0;
 }
 
@@ -115,14 +74,7 @@ int probe_read(void *ctx)
 	c.req->tid = tid;
 	c.req->tgid = id >> 32;
 	c.req->has_elem = bpf_task_storage_get(&tld_data_map, task, 0, 0) != 0;
-	if (c.req->flags & PROBE_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (c.req->err)
-		return 0;
-	count = c.req->count;
-	if (count > PROBE_ITEMS)
-		count = PROBE_ITEMS;
+	count = tld_verify_start(task, &c.obj, c.req->flags, c.req->count, &c.req->err);
 	bpf_loop(count, read_one, &c, 0);
 	return 0;
 }
@@ -130,15 +82,6 @@ int probe_read(void *ctx)
 struct task_struct {
 	int pid;
 	int tgid;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __attribute__((preserve_access_index));
-
-struct bpf_iter__task {
-	struct bpf_iter_meta *meta;
-	struct task_struct *task;
 } __attribute__((preserve_access_index));
 
 SEC("iter/task")
@@ -155,8 +98,8 @@ int probe_iter(struct bpf_iter__task *ctx)
 	if (!c.cfg || !c.req)
 		return 0;
 	count = c.cfg->count;
-	if (count > PROBE_ITEMS)
-		count = PROBE_ITEMS;
+	if (count > TLD_VERIFY_ITEMS)
+		count = TLD_VERIFY_ITEMS;
 	c.req->count = count;
 	c.req->flags = c.cfg->flags;
 	c.req->tid = task->pid;
@@ -167,11 +110,8 @@ int probe_iter(struct bpf_iter__task *ctx)
 		bpf_seq_write(ctx->meta->seq, c.req, PROBE_HEAD_BYTES);
 		return 0;
 	}
-	if (c.cfg->flags & PROBE_RESET_CACHE)
-		bpf_task_storage_delete(&tld_key_map, task);
-	c.req->err = tld_object_init(task, &c.obj);
-	if (!c.req->err)
-		bpf_loop(count, read_one, &c, 0);
+	count = tld_verify_start(task, &c.obj, c.cfg->flags, count, &c.req->err);
+	bpf_loop(count, read_one, &c, 0);
 	bpf_seq_write(ctx->meta->seq, c.req, sizeof(*c.req));
 	return 0;
 }

@@ -61,6 +61,17 @@ def problem(msg):
     problems.append(msg)
 
 
+def verdict(checked, passed):
+    """Say what was checked and each problem found; the exit status."""
+    print(checked)
+    if problems:
+        for p in problems:
+            print('FAIL:', p)
+        return 1
+    print(passed)
+    return 0
+
+
 def tool(name):
     path = shutil.which(name)
     if not path:
@@ -259,13 +270,8 @@ def check_built(argv):
             for err in render(tmp, rel, env):
                 problem(f'{os.path.basename(rel)}: {err}')
 
-    print(f'{len(present)} pages, {len(wanted)} documented names checked')
-    if problems:
-        for p in problems:
-            print('FAIL:', p)
-        return 1
-    print(f'all pages present, naming libtld {version}, and render without warnings')
-    return 0
+    return verdict(f'{len(present)} pages, {len(wanted)} documented names checked',
+                   f'all pages present, naming libtld {version}, and render without warnings')
 
 
 def check_installed(argv):
@@ -313,13 +319,8 @@ def check_installed(argv):
                 if rel != version:
                     problem(f'{f}: the installed page names libtld {rel}, '
                             f'not the project version {version}')
-    print(f'{len(found)} pages installed')
-    if problems:
-        for p in problems:
-            print('FAIL:', p)
-        return 1
-    print(f'every installed page names libtld {version} and no other release')
-    return 0
+    return verdict(f'{len(found)} pages installed',
+                   f'every installed page names libtld {version} and no other release')
 
 
 def main():

@@ -91,6 +91,17 @@ template <typename F> int as_nobody(F child)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Two pipes, then fork(): the child's pid, 0 in the child.
+pid_t fork_with_pipes(int (&a)[2], int (&b)[2])
+{
+	REQUIRE(pipe(a) == 0);
+	REQUIRE(pipe(b) == 0);
+	std::fflush(nullptr);
+	const pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	return pid;
+}
+
 std::uint64_t value_for(pid_t tid) { return 0x7a000000ull + static_cast<unsigned>(tid); }
 
 } // namespace
@@ -157,11 +168,7 @@ TEST_CASE("an unprivileged process registers through a pin open to it and BPF in
 		INFO(a.what);
 		p.set(a.mode, a.uid, a.gid);
 		int up[2], down[2];
-		REQUIRE(pipe(up) == 0);
-		REQUIRE(pipe(down) == 0);
-		std::fflush(nullptr);
-		pid_t pid = fork();
-		REQUIRE(pid >= 0);
+		const pid_t pid = fork_with_pipes(up, down);
 		if (pid == 0) {
 			close(up[0]);
 			close(down[1]);
@@ -307,14 +314,7 @@ TEST_CASE("a setuid program takes neither TLD_MAP nor TLD_DYN_DATA_SIZE from the
 	char dir[] = "/tmp/tld-setuid-XXXXXX";
 	REQUIRE(mkdtemp(dir));
 	const std::string prog = std::string(dir) + "/setuid-target";
-	struct cleanup {
-		std::string dir, prog;
-		~cleanup()
-		{
-			unlink(prog.c_str());
-			rmdir(dir.c_str());
-		}
-	} gone{dir, prog};
+	tldtest::removed_dir gone{dir, {prog}};
 	{
 		FILE *in = std::fopen(std::getenv("SETUID_TARGET"), "rb");
 		FILE *out = std::fopen(prog.c_str(), "wb");
@@ -331,11 +331,7 @@ TEST_CASE("a setuid program takes neither TLD_MAP nor TLD_DYN_DATA_SIZE from the
 	REQUIRE(chmod(dir, 0755) == 0);
 
 	int out[2], in[2];
-	REQUIRE(pipe(out) == 0);
-	REQUIRE(pipe(in) == 0);
-	std::fflush(nullptr);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
+	const pid_t pid = fork_with_pipes(out, in);
 	if (pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);

@@ -21,7 +21,7 @@ def main():
     listed = {e.text.strip() for e in root.iter('Name') if e.text}
     ok = True
     for name in sorted(listed - registered):
-        print(f'TEST_CASE not registered in tests/unit/meson.build: {name!r}')
+        print(f'TEST_CASE not registered in the meson.build of its suite: {name!r}')
         ok = False
     for name in sorted(registered - listed):
         print(f'registered in meson.build but no such TEST_CASE in {exe}: {name!r}')

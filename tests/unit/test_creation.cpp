@@ -190,11 +190,116 @@ int effective_priority(pid_t tid)
 	return std::atoi(field.c_str());
 }
 
+// The checks of a child: each one that fails is said on stderr and makes
+// `bad` 1, the child's exit status.
+struct checks {
+	int bad = 0;
+	void operator()(const char *what, int got, int want)
+	{
+		if (got != want)
+			bad = child_fail("%s: got %d (%s), expected %d (%s)", what, got,
+					 err_name(got).c_str(), want, err_name(want).c_str());
+	}
+};
+
+// Start `create` on a thread of its own and wait until the publish hook
+// holds it between reserving and publishing (the hook sets `in_hook`).
+template <typename F> std::thread stopped_creator(const std::atomic<bool> &in_hook, F create)
+{
+	std::thread t(std::move(create));
+	if (!wait_for(in_hook, 10s))
+		stuck("the creator never reached the point between reserving and publishing");
+	return t;
+}
+
+// A SCHED_FIFO thread beside a stopped SCHED_OTHER creator: the hook sets
+// in_hook; the SCHED_FIFO thread sets `started` once it tried to get its
+// CPU and policy (sched_err) and `done` once its libtld call returned.
+struct fifo_case {
+	std::atomic<bool> in_hook{false}, started{false}, done{false};
+	int sched_err = 0;
+};
+
+// Both threads on the first CPU of the process: `create` on a SCHED_OTHER
+// thread until the publish hook holds it between reserving and publishing,
+// then `call` (the libtld call `what`) on a thread made SCHED_FIFO.  The
+// pinning and the policy are checked into `expect`; no_realtime where
+// threads cannot be made SCHED_FIFO, 1 without a CPU, else 0.
+template <typename Create, typename Call>
+int fifo_beside_creator(fifo_case &f, checks &expect, const char *what, Create create, Call call)
+{
+	if (!can_be_fifo())
+		return no_realtime;
+	const int cpu = first_cpu();
+	if (cpu < 0)
+		return child_fail("sched_getaffinity: %s", err_name(cpu).c_str());
+	int pin_err = 0;
+	std::thread creator = stopped_creator(f.in_hook, [&] {
+		pin_err = pin_to(cpu);
+		create();
+	});
+	std::thread rt([&] {
+		const int e = pin_to(cpu);
+		f.sched_err = e ? e : become_fifo();
+		f.started.store(true);
+		call();
+		f.done.store(true);
+	});
+	if (!wait_for(f.done, 30s))
+		stuck("a SCHED_FIFO thread's %s did not return within 30 s while a "
+		      "SCHED_OTHER creator on its CPU was between reserving and publishing", what);
+	rt.join();
+	creator.join();
+	expect("pinning the creator", pin_err, 0);
+	expect("pinning the SCHED_FIFO thread and setting its policy", f.sched_err, 0);
+	return 0;
+}
+
 // ---------------------------------------------------------------------------
 // A signal handler of the creating thread.
 
+// A case where SIGUSR1 interrupts the creation of the key `victim`: the
+// publish hook holds it between reserving and publishing (and sets in_hook)
+// until `handler` ran (and set `handled`).
+struct signal_case {
+	const char *victim;
+	void (*handler)(int);
+	std::atomic<bool> in_hook{false}, handled{false};
+};
+signal_case *held = nullptr;
+
+void hold_until_handled(const char *name) noexcept
+{
+	if (std::strcmp(name, held->victim) != 0)
+		return;
+	held->in_hook.store(true);
+	wait_for(held->handled, 10s);	// stay between reserving and publishing
+}
+
+// Start `create`, the creation of c.victim, on a thread of its own, and
+// signal that thread once the hook holds it; the thread, once the handler
+// returned (what `handler_did` says did not return within 5 s otherwise).
+template <typename F>
+std::thread signalled_creator(signal_case &c, F create, const char *handler_did)
+{
+	struct sigaction sa = {};
+	sa.sa_handler = c.handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, nullptr))
+		stuck("sigaction: %s", std::strerror(errno));
+	held = &c;
+	tld::keys::g_publish_hook = hold_until_handled;
+	std::thread creator = stopped_creator(c.in_hook, std::move(create));
+	std::fflush(nullptr);
+	pthread_kill(creator.native_handle(), SIGUSR1);
+	if (!wait_for(c.handled, 5s))
+		stuck("%s did not return within 5 s", handler_did);
+	return creator;
+}
+
 namespace sig {
-std::atomic<bool> in_hook{false}, handled{false};
+void handler(int);
+signal_case flags{"sig.victim", handler};
 int existing = 1, victim = 1, missing = 1, created = 1, created_errno = 0;
 
 void handler(int)
@@ -206,16 +311,8 @@ void handler(int)
 	errno = 0;
 	created = tld_create_key("sig.other", 8).off;
 	created_errno = errno;
-	handled.store(true);
+	flags.handled.store(true);
 	errno = saved;
-}
-
-void hook(const char *name) noexcept
-{
-	if (std::strcmp(name, "sig.victim") != 0)
-		return;
-	in_hook.store(true);
-	wait_for(handled, 10s);	// stay between reserving and publishing
 }
 } // namespace sig
 
@@ -224,27 +321,13 @@ int signal_child()
 	const tld_key_t existing = tld_create_key("sig.existing", 8);
 	if (existing.off != 0)
 		return child_fail("first key: %d", existing.off);
-	struct sigaction sa = {};
-	sa.sa_handler = sig::handler;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, nullptr))
-		return child_fail("sigaction: %s", std::strerror(errno));
-	tld::keys::g_publish_hook = sig::hook;
 	int victim = 1;
-	std::thread creator([&] { victim = tld_create_key("sig.victim", 8).off; });
-	if (!wait_for(sig::in_hook, 10s))
-		stuck("the creator never reached the point between reserving and publishing");
-	pthread_kill(creator.native_handle(), SIGUSR1);
-	if (!wait_for(sig::handled, 5s))
-		stuck("a signal handler calling tld_find_key() and tld_create_key() while its own "
-		      "thread is between reserving and publishing a key did not return within 5 s");
+	std::thread creator = signalled_creator(
+		sig::flags, [&] { victim = tld_create_key("sig.victim", 8).off; },
+		"a signal handler calling tld_find_key() and tld_create_key() while its own "
+		"thread is between reserving and publishing a key");
 	creator.join();
-	int bad = 0;
-	auto expect = [&](const char *what, int got, int want) {
-		if (got != want)
-			bad = child_fail("%s: got %d (%s), expected %d (%s)", what, got,
-					 err_name(got).c_str(), want, err_name(want).c_str());
-	};
+	checks expect;
 	expect("handler: tld_find_key of a published key", sig::existing, 0);
 	expect("handler: tld_find_key of the key being created", sig::victim, -ENOENT);
 	expect("handler: tld_find_key of a name nobody created", sig::missing, -ENOENT);
@@ -254,91 +337,71 @@ int signal_child()
 	expect("tld_find_key of the interrupted key afterwards", tld_find_key("sig.victim", 8).off, 8);
 	// The refused call took nothing: the name is free and the next slot too.
 	expect("tld_create_key of the name the handler tried", tld_create_key("sig.other", 8).off, 16);
-	return bad;
+	return expect.bad;
 }
 
 // ---------------------------------------------------------------------------
 // A SCHED_FIFO thread on the CPU of a SCHED_OTHER creator.
 
 namespace fifo {
-std::atomic<bool> in_hook{false}, rt_ready{false}, looked_up{false}, hook_waited_out{false};
-int sched_err = 0, existing = 1, victim = 1, missing = 1;
+fifo_case flags;
+std::atomic<bool> hook_waited_out{false};
+int existing = 1, victim = 1, missing = 1;
 
 void hook(const char *name) noexcept
 {
 	if (std::strcmp(name, "fifo.victim") != 0)
 		return;
-	in_hook.store(true);
+	flags.in_hook.store(true);
 	// Publish only after the real-time thread's lookups returned: they
 	// must not wait for this creator, which cannot run while they spin.
 	// (Starting that thread may take long on a loaded machine; its lookups
 	// take microseconds once it runs.)
-	if (!wait_for(rt_ready, 20s) || !wait_for(looked_up, 5s))
+	if (!wait_for(flags.started, 20s) || !wait_for(flags.done, 5s))
 		hook_waited_out.store(true);
 }
 } // namespace fifo
 
 int fifo_lookup_child()
 {
-	if (!can_be_fifo())
-		return no_realtime;
-	const int cpu = first_cpu();
-	if (cpu < 0)
-		return child_fail("sched_getaffinity: %s", err_name(cpu).c_str());
 	if (tld_create_key("fifo.existing", 8).off != 0)
 		return child_fail("first key");
 	tld::keys::g_publish_hook = fifo::hook;
-	int victim = 1, pin_err = 0;
-	std::thread creator([&] {
-		pin_err = pin_to(cpu);
-		victim = tld_create_key("fifo.victim", 8).off;
-	});
-	if (!wait_for(fifo::in_hook, 10s))
-		stuck("the creator never reached the point between reserving and publishing");
-	std::thread rt([&] {
-		int e = pin_to(cpu);
-		fifo::sched_err = e ? e : become_fifo();
-		fifo::rt_ready.store(true);
-		fifo::existing = tld_find_key("fifo.existing", 8).off;
-		fifo::victim = tld_find_key("fifo.victim", 8).off;
-		fifo::missing = tld_find_key("fifo.missing", 8).off;
-		fifo::looked_up.store(true);
-	});
-	if (!wait_for(fifo::looked_up, 30s))
-		stuck("a SCHED_FIFO thread's tld_find_key() did not return within 30 s while a "
-		      "SCHED_OTHER creator on its CPU was between reserving and publishing");
-	rt.join();
-	creator.join();
-	int bad = 0;
-	auto expect = [&](const char *what, int got, int want) {
-		if (got != want)
-			bad = child_fail("%s: got %d (%s), expected %d (%s)", what, got,
-					 err_name(got).c_str(), want, err_name(want).c_str());
-	};
-	expect("pinning the creator", pin_err, 0);
-	expect("pinning the SCHED_FIFO thread and setting its policy", fifo::sched_err, 0);
+	checks expect;
+	int victim = 1;
+	const int st = fifo_beside_creator(
+		fifo::flags, expect, "tld_find_key()",
+		[&] { victim = tld_create_key("fifo.victim", 8).off; },
+		[] {
+			fifo::existing = tld_find_key("fifo.existing", 8).off;
+			fifo::victim = tld_find_key("fifo.victim", 8).off;
+			fifo::missing = tld_find_key("fifo.missing", 8).off;
+		});
+	if (st)
+		return st;
 	expect("SCHED_FIFO tld_find_key of a published key", fifo::existing, 0);
 	expect("SCHED_FIFO tld_find_key of the key being created", fifo::victim, -ENOENT);
 	expect("SCHED_FIFO tld_find_key of a name nobody created", fifo::missing, -ENOENT);
 	if (fifo::hook_waited_out.load())
-		bad = child_fail("the creator waited 5 s in vain between reserving and publishing: "
-				 "the SCHED_FIFO thread's lookups waited for it");
+		expect.bad = child_fail("the creator waited 5 s in vain between reserving and "
+					"publishing: the SCHED_FIFO thread's lookups waited for it");
 	expect("the creation", victim, 8);
-	return bad;
+	return expect.bad;
 }
 
 namespace pi {
-std::atomic<bool> in_hook{false}, rt_creating{false}, created{false}, boosted{false};
-int sched_err = 0, second = 1, lowest = 1000;
+fifo_case flags;
+std::atomic<bool> boosted{false};
+int second = 1, lowest = 1000;
 
 void hook(const char *name) noexcept
 {
 	if (std::strcmp(name, "pi.first") != 0)
 		return;
-	in_hook.store(true);
+	flags.in_hook.store(true);
 	// Hold on until the SCHED_FIFO creator, once it called
 	// tld_create_key(), lends this thread its priority (or 10 s pass).
-	if (!wait_for(rt_creating, 20s))
+	if (!wait_for(flags.started, 20s))
 		return;
 	const auto end = std::chrono::steady_clock::now() + 10s;
 	while (std::chrono::steady_clock::now() < end) {
@@ -356,51 +419,29 @@ void hook(const char *name) noexcept
 
 int fifo_create_child()
 {
-	if (!can_be_fifo())
-		return no_realtime;
-	const int cpu = first_cpu();
-	if (cpu < 0)
-		return child_fail("sched_getaffinity: %s", err_name(cpu).c_str());
 	tld::keys::g_publish_hook = pi::hook;
-	int first = 1, pin_err = 0, normal_prio = 1000;
-	std::thread creator([&] {
-		pin_err = pin_to(cpu);
-		normal_prio = effective_priority(gettid_());
-		first = tld_create_key("pi.first", 8).off;
-	});
-	if (!wait_for(pi::in_hook, 10s))
-		stuck("the creator never reached the point between reserving and publishing");
-	std::thread rt([&] {
-		int e = pin_to(cpu);
-		pi::sched_err = e ? e : become_fifo();
-		pi::rt_creating.store(true);
-		pi::second = tld_create_key("pi.second", 8).off;
-		pi::created.store(true);
-	});
-	if (!wait_for(pi::created, 30s))
-		stuck("a SCHED_FIFO thread's tld_create_key() did not return within 30 s while a "
-		      "SCHED_OTHER creator on its CPU was between reserving and publishing");
-	rt.join();
-	creator.join();
-	int bad = 0;
-	auto expect = [&](const char *what, int got, int want) {
-		if (got != want)
-			bad = child_fail("%s: got %d (%s), expected %d (%s)", what, got,
-					 err_name(got).c_str(), want, err_name(want).c_str());
-	};
-	expect("pinning the creator", pin_err, 0);
-	expect("pinning the SCHED_FIFO thread and setting its policy", pi::sched_err, 0);
+	checks expect;
+	int first = 1, normal_prio = 1000;
+	const int st = fifo_beside_creator(
+		pi::flags, expect, "tld_create_key()",
+		[&] {
+			normal_prio = effective_priority(gettid_());
+			first = tld_create_key("pi.first", 8).off;
+		},
+		[] { pi::second = tld_create_key("pi.second", 8).off; });
+	if (st)
+		return st;
 	if (!pi::boosted.load())
-		bad = child_fail("the SCHED_OTHER creator (priority %d) was never boosted while the "
-				 "SCHED_FIFO creator waited for it (lowest priority seen %d; the "
-				 "SCHED_FIFO thread %s): no priority inheritance",
-				 normal_prio, pi::lowest,
-				 pi::rt_creating.load() ? "was creating" : "never started creating");
+		expect.bad = child_fail("the SCHED_OTHER creator (priority %d) was never boosted while "
+					"the SCHED_FIFO creator waited for it (lowest priority seen %d; "
+					"the SCHED_FIFO thread %s): no priority inheritance",
+					normal_prio, pi::lowest,
+					pi::flags.started.load() ? "was creating" : "never started creating");
 	expect("the SCHED_OTHER creation", first, 0);
 	expect("the SCHED_FIFO creation", pi::second, 8);
 	expect("tld_find_key of the first", tld_find_key("pi.first", 8).off, 0);
 	expect("tld_find_key of the second", tld_find_key("pi.second", 8).off, 8);
-	return bad;
+	return expect.bad;
 }
 
 // ---------------------------------------------------------------------------
@@ -427,9 +468,8 @@ int fork_other_thread_child()
 		return child_fail("first key");
 	tld::keys::g_publish_hook = forking::hook;
 	int victim = 1;
-	std::thread creator([&] { victim = tld_create_key("fork.victim", 8).off; });
-	if (!wait_for(forking::in_hook, 10s))
-		stuck("the creator never reached the point between reserving and publishing");
+	std::thread creator =
+		stopped_creator(forking::in_hook, [&] { victim = tld_create_key("fork.victim", 8).off; });
 	forking::fork_started.store(true);
 	verdict v;
 	std::fflush(nullptr);
@@ -463,8 +503,9 @@ int fork_other_thread_child()
 }
 
 namespace forkh {
+void handler(int);
+signal_case flags{"forkh.victim", handler};
 verdict *result = nullptr;
-std::atomic<bool> in_hook{false}, handled{false};
 pid_t parent = 0, child = 0;
 int fork_errno = 0, in_child_find = 1, in_child_create = 1;
 
@@ -480,16 +521,8 @@ void handler(int)
 		child = pid;
 		fork_errno = pid < 0 ? errno : 0;
 	}
-	handled.store(true);
+	flags.handled.store(true);
 	errno = saved;
-}
-
-void hook(const char *name) noexcept
-{
-	if (std::strcmp(name, "forkh.victim") != 0)
-		return;
-	in_hook.store(true);
-	wait_for(handled, 10s);
 }
 
 // The creating thread, in the parent and (it is the thread that forked)
@@ -524,23 +557,12 @@ int fork_in_handler_child()
 	if (tld_create_key("forkh.existing", 8).off != 0)
 		return child_fail("first key");
 	forkh::parent = getpid();
-	struct sigaction sa = {};
-	sa.sa_handler = forkh::handler;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, nullptr))
-		return child_fail("sigaction: %s", std::strerror(errno));
-	tld::keys::g_publish_hook = forkh::hook;
 	verdict v;
 	forkh::result = &v;
 	int victim = 1;
-	std::thread creator([&] { victim = forkh::create_and_check(); });
-	if (!wait_for(forkh::in_hook, 10s))
-		stuck("the creator never reached the point between reserving and publishing");
-	std::fflush(nullptr);
-	pthread_kill(creator.native_handle(), SIGUSR1);
-	if (!wait_for(forkh::handled, 5s))
-		stuck("fork() from a signal handler of a thread between reserving and publishing "
-		      "a key did not return within 5 s");
+	std::thread creator = signalled_creator(
+		forkh::flags, [&] { victim = forkh::create_and_check(); },
+		"fork() from a signal handler of a thread between reserving and publishing a key");
 	creator.join();
 	int bad = 0;
 	if (forkh::child <= 0)

@@ -9,19 +9,12 @@
 #include <thread>
 #include <vector>
 
-#include "unit_common.hpp"
+#include "unit_catch.hpp"
 
 using tldtest::key_str;
+using tldtest::make_key;
 
 namespace {
-
-tld_key_t make(const char *name, std::size_t size)
-{
-	tld_key_t k = tld_create_key(name, size);
-	INFO("tld_create_key(\"" << name << "\", " << size << ") returned " << key_str(k));
-	REQUIRE_FALSE(tld_key_is_err(k));
-	return k;
-}
 
 // tld_data(k) must fail with `err`.
 void require_data_fails(tld_key_t k, int err, const char *where)
@@ -39,8 +32,8 @@ void require_data_fails(tld_key_t k, int err, const char *where)
 
 TEST_CASE("each thread reads back its own value through tld_data")
 {
-	tld_key_t v = make("data.value", 8);
-	tld_key_t tag = make("data.tag", 24);
+	tld_key_t v = make_key("data.value", 8);
+	tld_key_t tag = make_key("data.tag", 24);
 	constexpr int n = 32;
 	std::barrier written(n + 1), checked(n + 1);
 	std::vector<int> bad(n, -1);
@@ -86,8 +79,8 @@ TEST_CASE("each thread reads back its own value through tld_data")
 TEST_CASE("after tld_free the next tld_data gives a zero-filled block")
 {
 	REQUIRE(tld_set_dyn_data_size(512) == 0);
-	tld_key_t a = make("free.a", 8);
-	tld_key_t b = make("free.b", 300);
+	tld_key_t a = make_key("free.a", 8);
+	tld_key_t b = make_key("free.b", 300);
 	auto *pa = static_cast<std::uint64_t *>(tld_data(a));
 	auto *pb = static_cast<unsigned char *>(tld_data(b));
 	REQUIRE(pa != nullptr);
@@ -123,7 +116,7 @@ TEST_CASE("after tld_free the next tld_data gives a zero-filled block")
 
 TEST_CASE("tld_free without a block does nothing")
 {
-	tld_key_t k = make("free.noblock", 8);
+	tld_key_t k = make_key("free.noblock", 8);
 	tld_free();	// main thread: no block yet
 	tld_free();
 	auto *p = static_cast<std::uint64_t *>(tld_data(k));
@@ -146,7 +139,7 @@ TEST_CASE("tld_free without a block does nothing")
 
 TEST_CASE("a block given back at thread exit comes back zero-filled")
 {
-	tld_key_t k = make("exit.reuse", 64);
+	tld_key_t k = make_key("exit.reuse", 64);
 	for (int i = 0; i < 8; ++i) {
 		bool zero = false;
 		std::thread([&] {
@@ -168,7 +161,7 @@ TEST_CASE("tld_data with an error key returns NULL with errno set to the key's e
 	for (int e : errs)
 		require_data_fails(tld_key_t{static_cast<std::int16_t>(-e)}, e, "no block yet");
 	// ...and a key the library really returned as an error.
-	tld_key_t ok = make("errkey.ok", 8);
+	tld_key_t ok = make_key("errkey.ok", 8);
 	tld_key_t dup = tld_create_key("errkey.ok", 8);
 	REQUIRE(dup.off == -EEXIST);
 	require_data_fails(dup, EEXIST, "no block yet, -EEXIST from tld_create_key");
@@ -183,7 +176,7 @@ TEST_CASE("tld_data with an error key returns NULL with errno set to the key's e
 
 TEST_CASE("tld_data with a key never created returns NULL with errno EINVAL")
 {
-	tld_key_t a = make("never.a", 16);	// covers offsets 0..15
+	tld_key_t a = make_key("never.a", 16);	// covers offsets 0..15
 	REQUIRE(a.off == 0);
 	const std::int16_t offs[] = {4000, 1, 3, 7, 8, 16, 24, 4080, 4088, INT16_MAX};
 	for (std::int16_t off : offs)
@@ -192,7 +185,7 @@ TEST_CASE("tld_data with a key never created returns NULL with errno EINVAL")
 	for (std::int16_t off : offs)
 		require_data_fails(tld_key_t{off}, EINVAL, "with a block");
 	// Once a key at 16 is created, offset 16 becomes valid, 8 stays invalid.
-	tld_key_t b = make("never.b", 8);
+	tld_key_t b = make_key("never.b", 8);
 	REQUIRE(b.off == 16);
 	CHECK(tld_data(tld_key_t{16}) != nullptr);
 	require_data_fails(tld_key_t{8}, EINVAL, "inside key a");

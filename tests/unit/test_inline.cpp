@@ -14,7 +14,6 @@
 #include <elf.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,9 +23,9 @@
 #include <cstring>
 #include <thread>
 
-#include "unit_common.hpp"
+#include "unit_catch.hpp"
 
-using tldtest::key_str;
+using tldtest::make_key;
 
 extern "C" {
 void *tldtest_lib_a_counter(void);
@@ -43,14 +42,6 @@ data_fn library_tld_data()
 	auto fn = reinterpret_cast<data_fn>(dlsym(RTLD_DEFAULT, "tld_data"));
 	REQUIRE(fn != nullptr);
 	return fn;
-}
-
-tld_key_t make_key(const char *name, std::size_t size)
-{
-	tld_key_t k = tld_create_key(name, size);
-	INFO("tld_create_key(" << name << ", " << size << ") = " << key_str(k));
-	REQUIRE_FALSE(tld_key_is_err(k));
-	return k;
 }
 
 // A thread that, when asked, takes a block, writes a marker and reports the
@@ -346,9 +337,7 @@ TEST_CASE("a forked child keeps the block of the thread that forked through the 
 	auto *p = static_cast<std::uint64_t *>(tld_data(k));
 	REQUIRE(p != nullptr);
 	*p = 11;
-	const pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	const int st = tldtest::in_child([&] {
 		int bad = 0;
 		auto *q = static_cast<std::uint64_t *>(tld_data(k));
 		if (q != p || *q != 11 || q != library_tld_data()(k))
@@ -357,11 +346,9 @@ TEST_CASE("a forked child keeps the block of the thread that forked through the 
 		auto *r = static_cast<std::uint64_t *>(tld_data(k));
 		if (!r || *r != 0 || r != library_tld_data()(k))
 			bad |= 2;
-		_exit(bad);
-	}
-	int status = 0;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	REQUIRE(WIFEXITED(status));
-	CHECK(WEXITSTATUS(status) == 0);
+		return bad;
+	});
+	INFO("child exit status (bits: 1 not the forking thread's block, 2 after tld_free): " << st);
+	CHECK(st == 0);
 	CHECK(*p == 11);
 }

@@ -9,21 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "unit_common.hpp"
+#include "unit_catch.hpp"
 
 using tldtest::key_str;
-
-namespace {
-
-tld_key_t make(const char *name, std::size_t size)
-{
-	tld_key_t k = tld_create_key(name, size);
-	INFO("tld_create_key(\"" << name << "\", " << size << ") returned " << key_str(k));
-	REQUIRE_FALSE(tld_key_is_err(k));
-	return k;
-}
-
-} // namespace
+using tldtest::make_key;
 
 TEST_CASE("key offsets are the sums of the previous sizes rounded up to 8")
 {
@@ -33,7 +22,7 @@ TEST_CASE("key offsets are the sums of the previous sizes rounded up to 8")
 	tld_key_t keys[5];
 	for (int i = 0; i < 5; ++i) {
 		const std::string name = "layout.off." + std::to_string(i);
-		keys[i] = make(name.c_str(), sizes[i]);
+		keys[i] = make_key(name.c_str(), sizes[i]);
 		INFO("key " << i << " of size " << sizes[i]);
 		CHECK(keys[i].off == want[i]);
 	}
@@ -47,7 +36,7 @@ TEST_CASE("key offsets are the sums of the previous sizes rounded up to 8")
 		CHECK(p - base == want[i]);
 	}
 	// A key created after the block continues the sequence.
-	tld_key_t late = make("layout.off.late", 2);
+	tld_key_t late = make_key("layout.off.late", 2);
 	CHECK(late.off == 48);
 	CHECK(static_cast<char *>(tld_data(late)) - base == 48);
 }
@@ -58,7 +47,7 @@ TEST_CASE("every pointer from tld_data is 8-byte aligned")
 	std::vector<tld_key_t> keys;
 	for (std::size_t sz = 1; sz <= 40; sz += 3) {
 		const std::string name = "layout.align." + std::to_string(sz);
-		keys.push_back(make(name.c_str(), sz));
+		keys.push_back(make_key(name.c_str(), sz));
 	}
 	auto check_all = [&](const char *where) {
 		for (tld_key_t k : keys) {
@@ -73,7 +62,7 @@ TEST_CASE("every pointer from tld_data is 8-byte aligned")
 	// Keys created after the block are aligned too.
 	for (std::size_t sz : {1, 7, 9, 13}) {
 		const std::string name = "layout.align.late." + std::to_string(sz);
-		keys.push_back(make(name.c_str(), sz));
+		keys.push_back(make_key(name.c_str(), sz));
 	}
 	check_all("main thread, late keys");
 	bool ok = true;
@@ -89,8 +78,8 @@ TEST_CASE("every pointer from tld_data is 8-byte aligned")
 TEST_CASE("a thread block starts its page with start == 8 in the first word")
 {
 	REQUIRE(tld_set_dyn_data_size(256) == 0);
-	tld_key_t a = make("layout.page.a", 8);
-	tld_key_t b = make("layout.page.b", 24);
+	tld_key_t a = make_key("layout.page.a", 8);
+	tld_key_t b = make_key("layout.page.b", 24);
 	auto check_block = [&](const char *where) {
 		auto *pa = static_cast<char *>(tld_data(a));
 		auto *pb = static_cast<char *>(tld_data(b));
@@ -116,7 +105,7 @@ TEST_CASE("a thread block starts its page with start == 8 in the first word")
 
 TEST_CASE("each thread holds its block in a page of its own")
 {
-	tld_key_t k = make("layout.own.page", 8);
+	tld_key_t k = make_key("layout.own.page", 8);
 	// The main thread holds its block throughout, the others until all took theirs.
 	void *mine = tld_data(k);
 	REQUIRE(mine != nullptr);
@@ -145,8 +134,8 @@ TEST_CASE("each thread holds its block in a page of its own")
 TEST_CASE("a new thread's TLDs start zero-filled")
 {
 	REQUIRE(tld_set_dyn_data_size(1024) == 0);
-	tld_key_t a = make("layout.zero.a", 100);
-	tld_key_t b = make("layout.zero.b", 500);
+	tld_key_t a = make_key("layout.zero.a", 100);
+	tld_key_t b = make_key("layout.zero.b", 500);
 	for (int round = 0; round < 4; ++round) {
 		bool zero = false;
 		std::thread([&] {

@@ -7,21 +7,31 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <initializer_list>
 #include <thread>
+#include <utility>
 
-#include "unit_common.hpp"
+#include "unit_catch.hpp"
 
 using tldtest::err_name;
 
 namespace {
 
-void require_status(int r, int err, const char *what)
+// call(arg), for each arg of `args` (named as the second of each pair), with
+// errno cleared, returns -err and sets errno to err.
+template <typename Arg>
+void require_refused(int (*call)(Arg), const char *fn, int err,
+		     std::initializer_list<std::pair<Arg, const char *>> args)
 {
-	const int e = errno;
-	INFO(what << " returned " << r << " (" << err_name(r) << "), errno " << err_name(e)
-		  << ", expected -" << err_name(err));
-	CHECK(r == -err);
-	CHECK(e == err);
+	for (const auto &[arg, name] : args) {
+		errno = 0;
+		const int r = call(arg);
+		const int e = errno;
+		INFO(fn << "(" << name << ") returned " << r << " (" << err_name(r) << "), errno "
+			<< err_name(e) << ", expected -" << err_name(err));
+		CHECK(r == -err);
+		CHECK(e == err);
+	}
 }
 
 struct pipe_fds {
@@ -34,13 +44,17 @@ struct pipe_fds {
 	}
 };
 
-tld_key_t make(const char *name)
-{
-	tld_key_t k = tld_create_key(name, 8);
-	INFO("tld_create_key(\"" << name << "\") returned " << k.off);
-	REQUIRE_FALSE(tld_key_is_err(k));
-	return k;
-}
+// /dev/null opened with `flags`, closed at the end of the scope.
+struct dev_null {
+	int fd;
+	explicit dev_null(int flags) : fd(open("/dev/null", flags)) { REQUIRE(fd >= 0); }
+	~dev_null() { close(fd); }
+};
+
+// A descriptor number that is not open (any more).
+int closed_fd() { return dev_null(O_RDONLY).fd; }
+
+tld_key_t make(const char *name) { return tldtest::make_key(name, 8); }
 
 // The block works: write and read back, here and in a new thread.
 void require_data_works(tld_key_t k)
@@ -58,89 +72,69 @@ void require_data_works(tld_key_t k)
 	CHECK(ok);
 }
 
+// tld_get_data(fd, k) (`when`: in which state of the thread) returns NULL and
+// sets errno to err.
+void require_get_data_fails(int fd, tld_key_t k, int err, const char *when)
+{
+	errno = 0;
+	void *p = tld_get_data(fd, k);
+	const int e = errno;
+	INFO("tld_get_data(" << fd << ", key) " << when << " returned " << p << ", errno "
+			     << err_name(e));
+	CHECK(p == nullptr);
+	CHECK(e == err);
+}
+
 } // namespace
 
 TEST_CASE("tld_map_register of a descriptor that is not open is -EBADF")
 {
-	errno = 0;
-	require_status(tld_map_register(-1), EBADF, "tld_map_register(-1)");
-	errno = 0;
-	require_status(tld_map_register(-100), EBADF, "tld_map_register(-100)");
-	int fd = open("/dev/null", O_RDONLY);
-	REQUIRE(fd >= 0);
-	close(fd);
-	errno = 0;
-	require_status(tld_map_register(fd), EBADF, "tld_map_register(closed fd)");
+	require_refused(tld_map_register, "tld_map_register", EBADF,
+			{{-1, "-1"}, {-100, "-100"}, {closed_fd(), "closed fd"}});
 }
 
 TEST_CASE("tld_map_register of a pipe or /dev/null is -EINVAL")
 {
 	pipe_fds p;
-	errno = 0;
-	require_status(tld_map_register(p.fd[0]), EINVAL, "tld_map_register(pipe read end)");
-	errno = 0;
-	require_status(tld_map_register(p.fd[1]), EINVAL, "tld_map_register(pipe write end)");
-	int null = open("/dev/null", O_RDWR);
-	REQUIRE(null >= 0);
-	errno = 0;
-	require_status(tld_map_register(null), EINVAL, "tld_map_register(/dev/null)");
+	dev_null null(O_RDWR);
+	require_refused(tld_map_register, "tld_map_register", EINVAL,
+			{{p.fd[0], "pipe read end"}, {p.fd[1], "pipe write end"}, {null.fd, "/dev/null"}});
 	// The library keeps no duplicate of a refused fd, and the caller's fd is untouched.
-	CHECK(fcntl(null, F_GETFD) >= 0);
-	close(null);
+	CHECK(fcntl(null.fd, F_GETFD) >= 0);
 }
 
 TEST_CASE("tld_map_unregister of a descriptor that is not open is -EBADF")
 {
-	errno = 0;
-	require_status(tld_map_unregister(-1), EBADF, "tld_map_unregister(-1)");
-	int fd = open("/dev/null", O_RDONLY);
-	REQUIRE(fd >= 0);
-	close(fd);
-	errno = 0;
-	require_status(tld_map_unregister(fd), EBADF, "tld_map_unregister(closed fd)");
+	require_refused(tld_map_unregister, "tld_map_unregister", EBADF,
+			{{-1, "-1"}, {closed_fd(), "closed fd"}});
 }
 
 TEST_CASE("tld_map_unregister of a file that is not a BPF map is -EINVAL")
 {
 	pipe_fds p;
-	errno = 0;
-	require_status(tld_map_unregister(p.fd[0]), EINVAL, "tld_map_unregister(pipe)");
-	int null = open("/dev/null", O_RDONLY);
-	REQUIRE(null >= 0);
-	errno = 0;
-	require_status(tld_map_unregister(null), EINVAL, "tld_map_unregister(/dev/null)");
-	close(null);
+	dev_null null(O_RDONLY);
+	require_refused(tld_map_unregister, "tld_map_unregister", EINVAL,
+			{{p.fd[0], "pipe"}, {null.fd, "/dev/null"}});
 }
 
 TEST_CASE("tld_map_open of a NULL or empty path is -EINVAL")
 {
-	errno = 0;
-	require_status(tld_map_open(nullptr), EINVAL, "tld_map_open(NULL)");
-	errno = 0;
-	require_status(tld_map_open(""), EINVAL, "tld_map_open(\"\")");
+	require_refused(tld_map_open, "tld_map_open", EINVAL, {{nullptr, "NULL"}, {"", "\"\""}});
 }
 
 TEST_CASE("tld_map_open of a missing path is -ENOENT")
 {
-	errno = 0;
-	require_status(tld_map_open("/nonexistent/path"), ENOENT, "tld_map_open(/nonexistent/path)");
-	errno = 0;
-	require_status(tld_map_open("/sys/fs/bpf/tld-test-no-such-pin"), ENOENT,
-		       "tld_map_open(/sys/fs/bpf/tld-test-no-such-pin)");
+	require_refused(tld_map_open, "tld_map_open", ENOENT,
+			{{"/nonexistent/path", "/nonexistent/path"},
+			 {"/sys/fs/bpf/tld-test-no-such-pin", "/sys/fs/bpf/tld-test-no-such-pin"}});
 }
 
 TEST_CASE("tld_get_data with fd -1 in a thread without a block is NULL with errno EBADF")
 {
 	tld_key_t k = make("get.noblock");
+	require_get_data_fails(-1, k, EBADF, "as the thread's first lookup");
 	errno = 0;
-	void *p = tld_get_data(-1, k);
-	const int e = errno;
-	INFO("tld_get_data(-1, key) as the thread's first lookup returned " << p << ", errno "
-									 << err_name(e));
-	CHECK(p == nullptr);
-	CHECK(e == EBADF);
-	errno = 0;
-	p = tld_get_data(-5, k);
+	void *p = tld_get_data(-5, k);
 	INFO("tld_get_data(-5, key) returned " << p << ", errno " << err_name(errno));
 	CHECK(p == nullptr);
 	require_data_works(k);
@@ -150,15 +144,8 @@ TEST_CASE("tld_get_data with fd -1 after the thread took its block is NULL with 
 {
 	tld_key_t k = make("get.block");
 	REQUIRE(tld_data(k) != nullptr);	// the thread has its block now
-	for (int fd : {-1, -5}) {
-		errno = 0;
-		void *p = tld_get_data(fd, k);
-		const int e = errno;
-		INFO("tld_get_data(" << fd << ", key) with a block returned " << p << ", errno "
-				     << err_name(e));
-		CHECK(p == nullptr);
-		CHECK(e == EBADF);
-	}
+	for (int fd : {-1, -5})
+		require_get_data_fails(fd, k, EBADF, "with a block");
 	require_data_works(k);
 }
 
@@ -166,15 +153,8 @@ TEST_CASE("tld_get_data with a pipe fd is NULL with errno EINVAL")
 {
 	tld_key_t k = make("get.pipe");
 	pipe_fds p;
-	for (int round = 0; round < 2; ++round) {	// first lookup, then with a block
-		errno = 0;
-		void *d = tld_get_data(p.fd[0], k);
-		const int e = errno;
-		INFO("round " << round << ": tld_get_data(pipe, key) returned " << d << ", errno "
-			      << err_name(e));
-		CHECK(d == nullptr);
-		CHECK(e == EINVAL);
-	}
+	for (const char *when : {"as the first lookup", "then with a block"})
+		require_get_data_fails(p.fd[0], k, EINVAL, when);
 }
 
 TEST_CASE("tld_data keeps working after failed map calls")

@@ -8,7 +8,6 @@
 #include <linux/types.h>
 #include <tld/tld_layout.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "../lib/child.hpp"
 
 namespace tldtest {
 
@@ -74,24 +75,6 @@ inline int child_fail(const char *fmt, ...)
 	va_end(ap);
 	std::fputc('\n', stderr);
 	return 1;
-}
-
-// Run `body` in a child process; its exit status, or 128 + the signal that
-// killed it.
-template <typename F> int in_child(F body)
-{
-	std::fflush(nullptr);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		_exit(body());
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 } // namespace tldtest

@@ -198,13 +198,9 @@ int run_dump(const command &self, int argc, char **argv)
 		std::fprintf(stderr, "tldctl dump: no such process: %ld\n", named);
 		return exit_error;
 	}
-	int map_fd;
-	bool b;
-	if (int err = open_pinned_map("dump", path, map_fd, b))
-		return err;
-
 	std::vector<std::uint8_t> buf;
-	if (int err = run_iterator("dump", iterator::dump, map_fd, b, static_cast<__u32>(pid), buf))
+	const char *layout = nullptr;
+	if (int err = run_iterator("dump", iterator::dump, path, static_cast<__u32>(pid), buf, layout))
 		return err;
 	std::vector<thread_dump> threads;
 	std::string problem;
@@ -212,7 +208,6 @@ int run_dump(const command &self, int argc, char **argv)
 		std::fprintf(stderr, "tldctl dump: %s\n", problem.c_str());
 		return exit_error;
 	}
-	const char *layout = b ? "variant B" : "version 1";
 	if (json)
 		print_json(pid, named, path, layout, threads);
 	else

@@ -12,8 +12,12 @@
 
 namespace tldctl {
 
-int run_iterator(const char *cmd, iterator which, int map_fd, bool variant_b, std::uint32_t pid,
-		 std::vector<std::uint8_t> &out)
+namespace {
+
+// run_iterator on the open map `map_fd` (closed here) of the layout variant_b
+// says.
+int iterate(const char *cmd, iterator which, int map_fd, bool variant_b, std::uint32_t pid,
+	    std::vector<std::uint8_t> &out)
 {
 	tld_dump *skel = tld_dump__open();
 	if (!skel) {
@@ -78,6 +82,19 @@ int run_iterator(const char *cmd, iterator which, int map_fd, bool variant_b, st
 		return exit_error;
 	}
 	return exit_ok;
+}
+
+} // namespace
+
+int run_iterator(const char *cmd, iterator which, const char *path, std::uint32_t pid,
+		 std::vector<std::uint8_t> &out, const char *&layout)
+{
+	int map_fd;
+	bool variant_b;
+	if (int err = open_pinned_map(cmd, path, map_fd, variant_b))
+		return err;
+	layout = variant_b ? "variant B" : "version 1";
+	return iterate(cmd, which, map_fd, variant_b, pid, out);
 }
 
 } // namespace tldctl

@@ -130,12 +130,9 @@ int run_ps(const command &self, int argc, char **argv)
 		return r;
 	if (!path)
 		return usage_error(self, "--map is required");
-	int map_fd;
-	bool b;
-	if (int err = open_pinned_map("ps", path, map_fd, b))
-		return err;
 	std::vector<std::uint8_t> buf;
-	if (int err = run_iterator("ps", iterator::ps, map_fd, b, 0, buf))
+	const char *layout = nullptr;
+	if (int err = run_iterator("ps", iterator::ps, path, 0, buf, layout))
 		return err;
 	std::map<__u32, publisher> procs;
 	std::string problem;
@@ -143,7 +140,6 @@ int run_ps(const command &self, int argc, char **argv)
 		std::fprintf(stderr, "tldctl ps: %s\n", problem.c_str());
 		return exit_error;
 	}
-	const char *layout = b ? "variant B" : "version 1";
 	if (json)
 		print_json(path, layout, procs);
 	else

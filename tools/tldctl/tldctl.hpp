@@ -57,12 +57,13 @@ int open_pinned_map(const char *cmd, const char *path, int &fd, bool &variant_b)
 // threads (dump), or the header of every task with an element (ps).
 enum class iterator { dump, ps };
 
-// Load the dump object with only `which` for the map's layout, on the pinned
-// map `map_fd` (closed here), attach it to process `pid` (0: every task),
-// and append all it writes to `out`: exit_ok, or exit_error after saying on
-// stderr what failed.
-int run_iterator(const char *cmd, iterator which, int map_fd, bool variant_b, std::uint32_t pid,
-		 std::vector<std::uint8_t> &out);
+// Open the map pinned at `path` (open_pinned_map), load the dump object with
+// only `which` for the map's layout on it, attach it to process `pid` (0:
+// every task), and append all it writes to `out`; `layout` names the map's
+// layout ("version 1" or "variant B").  exit_ok, or exit_error after saying
+// on stderr what failed.
+int run_iterator(const char *cmd, iterator which, const char *path, std::uint32_t pid,
+		 std::vector<std::uint8_t> &out, const char *&layout);
 
 // Progress lines go to stderr, and only when it is a terminal.
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

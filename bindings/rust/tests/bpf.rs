@@ -267,6 +267,5 @@ fn a_pinned_map_of_another_kind_is_invalid_input() {
     setup();
     let pinned = Pinned::new("other");
     let e = Map::open(&pinned.other).unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
-    assert_eq!(errno(e), EINVAL);
+    assert_error(e, std::io::ErrorKind::InvalidInput, EINVAL, "open of a map of another kind");
 }

@@ -22,9 +22,7 @@ fn a_created_key_is_found_by_name_and_both_reach_one_value() {
 #[test]
 fn an_empty_name_is_einval() {
     setup();
-    let e = Key::<u32>::create("").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(errno(e), EINVAL);
+    assert_error(Key::<u32>::create("").unwrap_err(), ErrorKind::InvalidInput, EINVAL, "create(\"\")");
     assert_eq!(errno(Key::<u32>::find("").unwrap_err()), EINVAL);
 }
 
@@ -53,8 +51,7 @@ fn a_second_key_of_the_same_name_is_eexist() {
     setup();
     Key::<u32>::create("keys.twice").unwrap();
     let e = Key::<u32>::create("keys.twice").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-    assert_eq!(errno(e), EEXIST);
+    assert_error(e, ErrorKind::AlreadyExists, EEXIST, "the second create");
     // Another size does not make it another TLD.
     assert_eq!(errno(Key::<u64>::create("keys.twice").unwrap_err()), EEXIST);
 }
@@ -70,8 +67,7 @@ fn finding_with_another_size_is_einval_and_an_unknown_name_enoent() {
     bytes.set([1, 2, 3, 4]).unwrap();
     assert_eq!(Key::<u32>::find("keys.sized").unwrap().get().unwrap(), u32::from_ne_bytes([1, 2, 3, 4]));
     let e = Key::<u32>::find("keys.never-published").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert_eq!(errno(e), ENOENT);
+    assert_error(e, ErrorKind::NotFound, ENOENT, "find of a name never published");
 }
 
 static RACED: StaticKey<u64> = StaticKey::new("keys.static");

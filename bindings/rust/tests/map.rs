@@ -13,9 +13,7 @@ use tld::Map;
 fn a_path_with_nothing_pinned_is_not_found() {
     setup();
     let path = format!("/sys/fs/bpf/tld-test-rust-missing-{}", std::process::id());
-    let e = Map::open(path).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound);
-    assert_eq!(errno(e), ENOENT);
+    assert_error(Map::open(&path).unwrap_err(), ErrorKind::NotFound, ENOENT, &path);
 }
 
 #[test]
@@ -23,18 +21,14 @@ fn a_path_outside_bpffs_is_permission_denied() {
     // The kernel answers EACCES for a file that is not a BPF object.
     setup();
     for path in [env!("CARGO_MANIFEST_DIR"), concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")] {
-        let e = Map::open(path).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{path}: {e}");
-        assert_eq!(errno(e), EACCES);
+        assert_error(Map::open(path).unwrap_err(), ErrorKind::PermissionDenied, EACCES, path);
     }
 }
 
 #[test]
 fn an_empty_path_is_invalid_input() {
     setup();
-    let e = Map::open("").unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(errno(e), EINVAL);
+    assert_error(Map::open("").unwrap_err(), ErrorKind::InvalidInput, EINVAL, "open(\"\")");
 }
 
 #[test]
@@ -42,6 +36,5 @@ fn a_descriptor_that_is_not_a_bpf_map_is_invalid_input() {
     setup();
     let f = File::open("/dev/null").unwrap();
     let e = Map::register(f.as_fd()).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert_eq!(errno(e), EINVAL);
+    assert_error(e, ErrorKind::InvalidInput, EINVAL, "register(/dev/null)");
 }

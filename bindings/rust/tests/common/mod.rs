@@ -29,3 +29,11 @@ pub fn setup() {
 pub fn errno(e: std::io::Error) -> i32 {
     e.raw_os_error().expect("an error from libtld carries an errno")
 }
+
+/// Asserts that `e` is of `kind` and carries the errno `no`; `what` names
+/// the call in the messages.
+#[track_caller]
+pub fn assert_error(e: std::io::Error, kind: std::io::ErrorKind, no: i32, what: &str) {
+    assert_eq!(e.kind(), kind, "{what}: {e}");
+    assert_eq!(errno(e), no, "{what}");
+}
