@@ -35,6 +35,17 @@ _Static_assert(TLD_LAYOUT_ROUND(1) == 8 && TLD_LAYOUT_ROUND(8) == 8 &&
 		       TLD_LAYOUT_ROUND(9) == 16 && TLD_LAYOUT_ROUND(0) == 0,
 	       "TLD_LAYOUT_ROUND rounds up to 8");
 
+/* What the header's inline tld_data() and tld_get_data() compile into their
+ * callers (ABI of libtld.so.1 since 0.3.0): no exported function takes this
+ * struct, so the ABI baseline cannot see it, and only appending is allowed. */
+#ifdef TLD_PRIV_INLINE
+_Static_assert(offsetof(struct tld_priv_thread, data) == 0, "tld_priv_thread.data at 0");
+_Static_assert(offsetof(struct tld_priv_thread, key_marks) == 8, "tld_priv_thread.key_marks at 8");
+_Static_assert(offsetof(struct tld_priv_thread, fds) == 16, "tld_priv_thread.fds at 16");
+_Static_assert(TLD_PRIV_FD_BITS == 256 && sizeof(struct tld_priv_thread) == 48,
+	       "tld_priv_thread has a bit for each of 256 descriptors");
+#endif
+
 int main(void)
 {
 	/* The same at run time, so a compiler that ignored the asserts still fails. */
