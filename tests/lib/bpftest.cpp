@@ -22,6 +22,7 @@
 
 #include "odd_maps.skel.h"
 #include "pidfd.hpp"
+#include "skip.hpp"
 #include "probe.h"
 #include "proto_b.skel.h"
 #include "proto_v1.skel.h"
@@ -362,12 +363,7 @@ long rss_kib()
 
 void cannot_run(const std::string &why)
 {
-	const char *ci = std::getenv("CI");
-	bool in_ci = ci && *ci && std::strcmp(ci, "false") != 0 && std::strcmp(ci, "0") != 0;
-	std::fprintf(stderr, "BPF test cannot run here: %s (%s)\n", why.c_str(),
-		     in_ci ? "CI is set: failing" : "skipping");
-	std::fflush(stderr);
-	_exit(in_ci ? 1 : 77);
+	skip_or_fail("BPF test cannot run here: " + why);
 }
 
 void require_bpf()

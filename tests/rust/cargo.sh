@@ -20,29 +20,15 @@ set -eu
 cargo=$1 target=$2 build=$3 crate=$4
 shift 4
 
-ci_set() {
-	case "${CI:-}" in
-	"" | false | 0) return 1 ;;
-	esac
-}
+. "$(dirname "$0")/../lib/cannot.sh"
 
-# cannot REASON: skip, or fail under CI.
-cannot() {
-	if ci_set; then
-		echo "cargo.sh: $1 (CI is set: failing)" >&2
-		exit 1
-	fi
-	echo "cargo.sh: $1: skipping" >&2
-	exit 77
-}
-
-[ -n "$cargo" ] || cannot "cargo was not found when the build was configured (scripts/setup-debian.sh installs it)"
+[ -n "$cargo" ] || cannot cargo.sh "cargo was not found when the build was configured (scripts/setup-debian.sh installs it)"
 
 if [ "${1:-}" = --bpf ]; then
 	shift
 	if ! probe=$("${TLDCTL:?TLDCTL names the built tldctl}" probe 2>&1); then
 		echo "$probe" >&2
-		cannot "task local data does not work here (tldctl probe)"
+		cannot cargo.sh "task local data does not work here (tldctl probe)"
 	fi
 fi
 
