@@ -14,14 +14,12 @@
 // runs again, or, after the last round, once the thread is seen gone.
 #include "blocks.hpp"
 
-#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 
-#include "fds.hpp"
 #include "keys.hpp"
 #include "maps.hpp"
 #include "pool.hpp"
@@ -39,11 +37,13 @@ pthread_key_t g_exit_key;
 bool g_key_made = false;	// g_lock; retried until pthread_key_create succeeds
 bool g_atfork_set = false;
 
-// Late blocks whose thread may still run: the page, and a pidfd of the
-// thread that tells when it is gone.  g_lock held.
+// Late blocks whose thread may still run: the page, and the thread's id,
+// by which tgkill() tells when it is gone.  No descriptor: a late block is
+// taken with no map registered, in an exiting thread, maybe at the limit
+// of descriptors or where pidfd_open() is refused.  g_lock held.
 struct late_block {
 	void *page;
-	int pidfd;
+	pid_t tid;
 	late_block *next;
 };
 late_block *g_late = nullptr;
@@ -101,16 +101,26 @@ void drop_locked(thread_rec *t) noexcept
 	t->stale = false;
 }
 
+// Whether the thread `tid` of this process is gone.  ESRCH comes once the
+// kernel has released the task, after its last user-space instruction.  A
+// new thread given the same id keeps the answer "not gone" while it runs:
+// the page then waits longer, it is never given back early.
+bool thread_gone(pid_t tid) noexcept
+{
+	const int saved = errno;
+	const bool gone = syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+	errno = saved;
+	return gone;
+}
+
 // Late blocks of threads that are gone go back to the pool (g_lock held).
 void reap_late() noexcept
 {
 	TLD_ASSERT_LOCKED();
 	for (late_block **l = &g_late; *l;) {
 		late_block *b = *l;
-		pollfd p = {b->pidfd, POLLIN, 0};
-		if (poll(&p, 1, 0) == 1) {	// a thread's pidfd is readable once it exited
+		if (thread_gone(b->tid)) {
 			*l = b->next;
-			fds::close_fd(b->pidfd);
 			pool::give(b->page, false);
 			delete b;
 		} else {
@@ -127,7 +137,6 @@ void give_late(late_block *b) noexcept
 			*l = b->next;
 			break;
 		}
-	fds::close_fd(b->pidfd);
 	clear_tag(b->page);
 	pool::give(b->page, false);
 	delete b;
@@ -166,7 +175,6 @@ void after_fork_child() noexcept
 	});
 	while (late_block *b = g_late) {	// the parent's exiting threads
 		g_late = b->next;
-		fds::close_fd(b->pidfd);
 		if (b != t_late)
 			pool::give(b->page, false);
 		delete b;
@@ -231,15 +239,10 @@ int take_late() noexcept
 	tld_data_u *d = new_page();
 	if (!d)
 		return -ENOMEM;
-	auto *b = new (std::nothrow) late_block{d, -1, nullptr};
+	// After the last destructor round nothing runs again for this thread:
+	// reap_late() gives the page back once the thread id is gone.
+	auto *b = new (std::nothrow) late_block{d, static_cast<pid_t>(syscall(SYS_gettid)), nullptr};
 	int err = b ? pthread_setspecific(g_exit_key, &t_late) : ENOMEM;
-	if (!err) {
-		// After the last destructor round nothing runs again for this
-		// thread: its pidfd tells when the page is free.
-		b->pidfd = fds::thread_pidfd(static_cast<pid_t>(syscall(SYS_gettid)));
-		if (b->pidfd < 0)
-			err = -b->pidfd;
-	}
 	if (err) {
 		pthread_setspecific(g_exit_key, nullptr);
 		clear_tag(d);

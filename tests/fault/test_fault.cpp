@@ -412,6 +412,58 @@ TEST_CASE("with no map registered no pidfd_open is made and tld_thread_init cann
 	CHECK(hits("pidfd_open") == 0);
 }
 
+namespace {
+
+// A later library's thread-specific data: its destructor runs after
+// libtld's in each of glibc's rounds and looks a TLD up in the last one.
+pthread_key_t g_late_key;
+tld_key_t g_late_tld;
+std::atomic<int> g_late_served{0};
+std::vector<std::uintptr_t> g_late_pages;	// written by one thread at a time
+
+void late_destructor(void *arg)
+{
+	const auto round = reinterpret_cast<std::uintptr_t>(arg);
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(g_late_key, reinterpret_cast<void *>(round + 1));
+		return;
+	}
+	if (auto *p = static_cast<std::uint64_t *>(tld_data(g_late_tld))) {
+		*p = round;
+		g_late_pages.push_back(page_of(p));
+		g_late_served.fetch_add(1);
+	}
+}
+
+} // namespace
+
+TEST_CASE("a lookup in the last destructor round gets a block without pidfd_open and its page comes back")
+{
+	g_late_tld = tld_create_key("fault.late", 8);
+	REQUIRE(!tld_key_is_err(g_late_tld));
+	REQUIRE(tld_data(g_late_tld));	// libtld's pthread key is made first
+	REQUIRE(pthread_key_create(&g_late_key, late_destructor) == 0);
+	fault f("pidfd_open", ENOSYS);	// a seccomp filter or a tool without pidfd_open
+	constexpr int threads = 50;
+	for (int i = 0; i < threads; ++i) {
+		std::thread([] {
+			if (tld_data(g_late_tld))
+				pthread_setspecific(g_late_key, reinterpret_cast<void *>(1));
+		}).join();
+	}
+	pthread_key_delete(g_late_key);
+	CHECK(g_late_served == threads);
+	// Pages of gone threads go back to the pool and are handed out again:
+	// a handful of distinct pages, not one per thread.
+	std::sort(g_late_pages.begin(), g_late_pages.end());
+	const auto distinct = std::unique(g_late_pages.begin(), g_late_pages.end()) - g_late_pages.begin();
+	INFO(distinct << " distinct pages for " << threads << " late blocks");
+	CHECK(distinct <= 4);
+	auto hits = reinterpret_cast<long (*)(const char *)>(dlsym(RTLD_DEFAULT, "tld_fault_hits"));
+	REQUIRE(hits != nullptr);
+	CHECK(hits("pidfd_open") == 0);
+}
+
 TEST_CASE("a failed mmap of the metadata page is -ENOMEM and a retry succeeds")
 {
 	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
