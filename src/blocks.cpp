@@ -107,10 +107,7 @@ void drop_locked(thread_rec *t) noexcept
 // the page then waits longer, it is never given back early.
 bool thread_gone(pid_t tid) noexcept
 {
-	const int saved = errno;
-	const bool gone = syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
-	errno = saved;
-	return gone;
+	return syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
 }
 
 // Late blocks of threads that are gone go back to the pool (g_lock held).
@@ -121,6 +118,7 @@ void reap_late() noexcept
 		late_block *b = *l;
 		if (thread_gone(b->tid)) {
 			*l = b->next;
+			clear_tag(b->page);
 			pool::give(b->page, false);
 			delete b;
 		} else {

@@ -144,7 +144,9 @@ bool is_meta_page(const btf *b, const btf_type *m) noexcept
 	return cnt && size && slots;
 }
 
-int detect(const bpf_map_info &info, variant &kind) noexcept
+} // namespace
+
+int layout_of(const bpf_map_info &info, variant &kind) noexcept
 {
 	if (info.type != BPF_MAP_TYPE_TASK_STORAGE || info.key_size != sizeof(int))
 		return -EINVAL;
@@ -194,8 +196,6 @@ int detect(const bpf_map_info &info, variant &kind) noexcept
 	return err;
 }
 
-} // namespace
-
 object_kind kind_of(int fd) noexcept
 {
 	char path[64], target[64];
@@ -233,7 +233,7 @@ int inspect(int fd, bpf_map_info &info, variant &kind) noexcept
 {
 	if (int err = map_info(fd, info))
 		return err;
-	return detect(info, kind);
+	return layout_of(info, kind);
 }
 
 const char *describe(int fd, char *buf, std::size_t len) noexcept
@@ -258,7 +258,7 @@ const char *describe(int fd, char *buf, std::size_t len) noexcept
 		return buf;
 	}
 	variant kind;
-	if (detect(info, kind))
+	if (layout_of(info, kind))
 		return "a task storage map of another layout than task local data's";
 	return "a task local data map";
 }

@@ -19,9 +19,13 @@ object_kind kind_of(int fd) noexcept;
 // -EINVAL (not a BPF map).
 int map_info(int fd, bpf_map_info &info) noexcept;
 
-// map_info() plus the layout: 0 with `kind` set when the map is a task
-// storage map of the version 1 layout or of variant B; -EINVAL for anything
-// else (another map type, no UPTR fields, variant C, ...).
+// The layout of the map that `info` (from map_info()) describes: 0 with
+// `kind` set when it is a task storage map of the version 1 layout or of
+// variant B; -EINVAL for anything else (another map type, no UPTR fields,
+// variant C, ...).  Reads the map's BTF from the kernel.
+int layout_of(const bpf_map_info &info, variant &kind) noexcept;
+
+// map_info() plus layout_of().
 int inspect(int fd, bpf_map_info &info, variant &kind) noexcept;
 
 // Why the object behind `fd` is not a map libtld writes, in words ("a

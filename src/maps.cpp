@@ -259,7 +259,7 @@ int look(pinned_path &p) noexcept
 			return p.err = 0;
 		}
 		if (have < 0)
-			err = detect::inspect(fd, info, kind);
+			err = detect::layout_of(info, kind);
 		int slot = err ? err : have >= 0 ? have : bind_map(fd, info, kind);
 		if (slot >= 0) {
 			close_fd(fd);
@@ -307,7 +307,7 @@ int slot_of(const char *call, int fd, bpf_map_info &info, bool &bound) noexcept
 	if (slot >= 0)
 		return slot;
 	variant kind;
-	if (int err = detect::inspect(fd, info, kind)) {
+	if (int err = detect::layout_of(info, kind)) {
 		refused(call, fd, err);
 		return err;
 	}

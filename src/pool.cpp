@@ -95,19 +95,13 @@ void give(void *page, bool pinned) noexcept
 	if (!c)
 		return;
 	const auto bit = std::uint64_t{1} << ((static_cast<char *>(page) - c->base) / page_size());
-	if (pinned || g_resident_free >= cache_pages) {
+	if (pinned)
+		std::memset(page, 0, page_size());	// what the element's reader sees
+	if (!(pinned || g_resident_free >= cache_pages) || !to_kernel(page)) {
+		// Kept resident, zeroed, unless an element may point at it and it
+		// could not be detached: then it is lost, never reused.
 		if (pinned)
-			std::memset(page, 0, page_size());
-		if (!to_kernel(page)) {
-			// Still ours: zero it and keep it resident, unless an
-			// element may point at it (then it is lost, never reused).
-			if (pinned)
-				return;
-			std::memset(page, 0, page_size());
-			c->resident |= bit;
-			++g_resident_free;
-		}
-	} else {
+			return;
 		std::memset(page, 0, page_size());
 		c->resident |= bit;
 		++g_resident_free;

@@ -105,11 +105,11 @@ void remember(thread_rec *t, int fd) noexcept
 void forget(thread_rec *t, int fd) noexcept
 {
 	TLD_ASSERT_LOCKED();
-	if (t->fd_bits && fd < near_fds) {
+	if (t->fd_bits && fd < 0) {
 		for (int w = 0; w < fd_words; ++w)
-			if (fd < 0 || fd / 64 == w)
-				__atomic_store_n(&t->fd_bits[w], fd < 0 ? 0 : t->fd_bits[w] & ~bit_of(fd),
-						 __ATOMIC_RELAXED);
+			__atomic_store_n(&t->fd_bits[w], 0, __ATOMIC_RELAXED);
+	} else if (t->fd_bits && fd < near_fds) {
+		__atomic_store_n(&t->fd_bits[fd / 64], t->fd_bits[fd / 64] & ~bit_of(fd), __ATOMIC_RELAXED);
 	}
 	for (int &f : t->far_fds)
 		if (fd < 0 || f == fd)
