@@ -79,6 +79,9 @@
 //! ([`io::Error::raw_os_error`]), so [`io::Error::kind`] tells them apart:
 //! `AlreadyExists` (`EEXIST`), `NotFound` (`ENOENT`), `InvalidInput`
 //! (`EINVAL`), and so on. What each function returns is documented with it.
+//! [`Map::unregister`] fails with an [`UnregisterError`], which holds such
+//! an error (and the [`Map`], when its registration stays) and converts
+//! into it.
 //!
 //! # Linking
 //!
@@ -550,19 +553,40 @@ impl Map {
     /// `Map` does the same and ignores it); when it was the map's last
     /// registration, every thread's element is deleted from the map.
     ///
-    /// Errors: `ENOENT` when the registration is gone already (an owner
-    /// that was not registered unregistered the map), or the kernel's error
-    /// deleting an element (the registration then stays).
-    pub fn unregister(self) -> io::Result<()> {
+    /// Errors, each an [`UnregisterError`]:
+    /// - `ENOENT`: the registration is gone already (an owner that was not
+    ///   registered unregistered the map); the `Map` is consumed;
+    /// - any other error, when an element could not be deleted (`EMFILE`,
+    ///   `ENOMEM`, `EBUSY`, ...: see `tld_map_unregister(3)`): the
+    ///   registration stays, and [`UnregisterError::into_map`] hands the
+    ///   `Map` back, to call `unregister()` again later or to drop.
+    ///
+    /// ```no_run
+    /// fn stop_publishing(map: tld::Map) -> std::io::Result<()> {
+    ///     if let Err(e) = map.unregister() {
+    ///         eprintln!("unregister: {e}");
+    ///         if let Some(map) = e.into_map() {
+    ///             map.unregister()?; // still registered: once more
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn unregister(self) -> Result<(), UnregisterError> {
         let mut this = mem::ManuallyDrop::new(self);
         let err = this.end();
+        if err < 0 && err != -sys::ENOENT {
+            // The registration stays: so does the Map, Drop included.
+            let map = Some(mem::ManuallyDrop::into_inner(this));
+            return Err(UnregisterError { error: errno(err), map });
+        }
         // Safety: the fields are moved out once, and `this` is never dropped.
         unsafe {
             drop(ptr::read(&this.fd));
             drop(ptr::read(&this.path));
         }
         if err < 0 {
-            Err(errno(err))
+            Err(UnregisterError { error: errno(err), map: None })
         } else {
             Ok(())
         }
@@ -593,6 +617,50 @@ impl AsRawFd for Map {
 impl Drop for Map {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// Why [`Map::unregister`] failed, with the [`Map`] when its registration
+/// stays.
+///
+/// It converts into the [`io::Error`] (so `?` works in a function that
+/// returns [`io::Result`]), which drops the `Map`: dropping tries to end
+/// the registration once more and ignores the result. It is `Send` and
+/// `Sync`, as [`io::Error`] and [`Map`] are.
+#[derive(Debug)]
+pub struct UnregisterError {
+    error: io::Error,
+    map: Option<Map>,
+}
+
+impl UnregisterError {
+    /// libtld's error, carrying its errno.
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+
+    /// The `Map`, still registered, for every error but `ENOENT` (after
+    /// which no registration is left to end).
+    pub fn into_map(self) -> Option<Map> {
+        self.map
+    }
+}
+
+impl fmt::Display for UnregisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for UnregisterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl From<UnregisterError> for io::Error {
+    fn from(e: UnregisterError) -> io::Error {
+        e.error
     }
 }
 
@@ -703,6 +771,7 @@ mod tests {
         send_sync::<Key<[u8; 12]>>();
         send_sync::<StaticKey<u32>>();
         send_sync::<Map>();
+        send_sync::<UnregisterError>();
     }
 
     #[test]
