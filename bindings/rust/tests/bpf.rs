@@ -246,7 +246,7 @@ fn bpf_reads_what_each_rust_thread_wrote_while_a_map_is_registered() {
 }
 
 #[test]
-#[ignore = "needs root, BPF and the build tree's TLD_TEST_PIN_MAP (meson test --suite rust)"]
+#[ignore = "needs root, BPF and the build tree's TLDCTL and TLD_TEST_PIN_MAP (meson test --suite rust)"]
 fn registering_a_map_twice_is_two_registrations_and_the_map_stays_until_both_end() {
     // Registrations are counted: a second Map of the same map is a
     // registration of its own, and ending it leaves the first in place.
