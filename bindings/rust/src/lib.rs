@@ -163,10 +163,17 @@ pub const MAX_ALIGN: usize = 8;
 pub unsafe trait Pod: Copy + 'static {}
 
 macro_rules! pod {
-    ($($t:ty),*) => { $(unsafe impl Pod for $t {})* };
+    ($($t:ty),*) => {
+        // Safety: each $t is a primitive integer or float: every bit pattern
+        // of its size is a value, its layout is fixed, and it has no padding.
+        $(unsafe impl Pod for $t {})*
+    };
 }
 pod!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64);
-// Safety: an array of Pod is valid for every bit pattern and has no padding.
+// Safety: an array is its elements back to back (a fixed layout, with no
+// padding of its own), so every bit pattern is a value when every bit
+// pattern of T is. Any padding inside T is in the array too, which Pod
+// allows (see its last rule).
 unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 
 // The compile-time checks of a TLD's type: evaluated where a key of type T
