@@ -724,14 +724,19 @@ static PRINT: AtomicUsize = AtomicUsize::new(0);
 // set_print() changes PRINT and libtld's print function together.
 static PRINT_SET: Mutex<()> = Mutex::new(());
 
-extern "C" fn print_line(message: *const c_char) {
+// The tld_print_fn that set_print() gives libtld.
+//
+// Safety: `message` is null or a NUL-terminated string that stays valid
+// during the call, as libtld passes it.
+unsafe extern "C" fn print_line(message: *const c_char) {
     let f = PRINT.load(Ordering::Acquire);
     if f == 0 || message.is_null() {
         return;
     }
     // Safety: PRINT holds 0 or the address of a PrintFn (set_print()).
     let f: PrintFn = unsafe { mem::transmute::<usize, PrintFn>(f) };
-    // Safety: libtld passes a NUL-terminated line, valid during the call.
+    // Safety: not null, and NUL-terminated and valid during the call (the
+    // caller's promise).
     let line = unsafe { CStr::from_ptr(message) }.to_string_lossy();
     // A panic must not unwind into C: it is dropped with the message.
     let _ = std::panic::catch_unwind(|| f(line.trim_end_matches('\n')));
