@@ -785,14 +785,4 @@ mod tests {
         send_sync::<Map>();
         send_sync::<UnregisterError>();
     }
-
-    #[test]
-    fn a_nul_in_a_name_is_einval() {
-        let e = Key::<u32>::create("unit.a\0b").unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(sys::EINVAL));
-        let e = Key::<u32>::find("unit.a\0b").unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(sys::EINVAL));
-        let e = Map::open("/sys/fs/bpf/a\0b").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-    }
 }
