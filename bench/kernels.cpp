@@ -143,13 +143,23 @@ __attribute__((noinline)) double loop_map_update(int fd, long n)
 
 // ---- threads -----------------------------------------------------------------
 
+namespace {
+
+// A thread body's result: null, or the errno of what failed.
+void *failed(int err)
+{
+	return reinterpret_cast<void *>(static_cast<std::intptr_t>(err));
+}
+
+} // namespace
+
 void *thread_plain(void *) { return nullptr; }
 
 void *thread_tld(void *)
 {
 	auto *p = static_cast<std::uint64_t *>(tld_data(g_key));
 	if (!p)
-		return reinterpret_cast<void *>(1);
+		return failed(errno);
 	*p = 1;
 	return nullptr;
 }
@@ -184,23 +194,23 @@ void *thread_floor_register(void *)
 	floor_value(g_floor_next++, value);
 	int pidfd = tld::open_thread_pidfd(tid);
 	if (pidfd < 0)
-		return reinterpret_cast<void *>(1);
+		return failed(-pidfd);
 	const int err = bpf_map_update_elem(g_map_fd, &pidfd, value, BPF_ANY);
 	syscall(SYS_close, pidfd);
-	return reinterpret_cast<void *>(err ? 1 : 0);
+	return err ? failed(-err) : nullptr;
 }
 
 // The same and, before the thread ends, pidfd_open, the delete, close.
 void *thread_floor_full(void *arg)
 {
-	if (thread_floor_register(arg))
-		return reinterpret_cast<void *>(1);
+	if (void *ret = thread_floor_register(arg))
+		return ret;
 	int pidfd = tld::open_thread_pidfd(static_cast<pid_t>(syscall(SYS_gettid)));
 	if (pidfd < 0)
-		return reinterpret_cast<void *>(1);
+		return failed(-pidfd);
 	const int err = bpf_map_delete_elem(g_map_fd, &pidfd);
 	syscall(SYS_close, pidfd);
-	return reinterpret_cast<void *>(err ? 1 : 0);
+	return err ? failed(-err) : nullptr;
 }
 
 // Thread create + join, `n` times; adds wall and process CPU time to `c`.
@@ -214,7 +224,9 @@ void loop_threads(void *(*fn)(void *), int n, thread_cost &c)
 			die("pthread_create: %s", std::strerror(e));
 		pthread_join(t, &ret);
 		if (ret)
-			die("tld_data() failed in a new thread");
+			die("the work of a new thread failed (tld_data(), or a floor thread's "
+			    "pidfd_open() or map update or delete): %s",
+			    std::strerror(static_cast<int>(reinterpret_cast<std::intptr_t>(ret))));
 	}
 	c.wall_ns += now_ns() - w0;
 	c.cpu_ns += cpu_ns() - c0;

@@ -3,8 +3,10 @@
 // as JSON.  Figures are printed, never asserted.  The timed loops are in
 // kernels.cpp, the child-process protocol in children.cpp, the report in
 // report.cpp.
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "children.hpp"
@@ -14,31 +16,50 @@
 
 using namespace bench;
 
+namespace {
+
+// The sections of a run, in the order they run; --only picks some.
+constexpr const char *sections[] = {"keys", "bpf", "verifier", "rss", "stores", "threads"};
+
+std::string all_sections()
+{
+	std::string all;
+	for (const char *s : sections)
+		all += (all.empty() ? "" : ",") + std::string(s);
+	return all;
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !std::strcmp(argv[1], "--child"))
 		return run_child(argc, argv);
 	const char *json = nullptr;
-	std::string only = "keys,bpf,verifier,rss,stores,threads";
+	const std::string usage = "usage: tld-bench [--json PATH] [--only " + all_sections() + "]";
+	std::vector<std::string_view> only(std::begin(sections), std::end(sections));
 	for (int i = 1; i < argc; ++i) {
-		if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+		if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
 			json = argv[++i];
-		else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
-			only = argv[++i];
-		else
-			die("usage: tld-bench [--json PATH] [--only keys,bpf,verifier,rss,stores,threads]");
-	}
-	auto want = [&](const char *section) {
-		std::size_t len = std::strlen(section);
-		for (std::size_t at = 0; at <= only.size();) {
-			std::size_t end = only.find(',', at);
-			if (end == std::string::npos)
-				end = only.size();
-			if (end - at == len && !only.compare(at, len, section))
-				return true;
-			at = end + 1;
+		} else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+			only.clear();
+			for (std::string_view list = argv[++i];;) {
+				const std::string_view name = list.substr(0, list.find(','));
+				if (std::find(std::begin(sections), std::end(sections), name) ==
+				    std::end(sections))
+					die("no section '%.*s' (%s)", static_cast<int>(name.size()),
+					    name.data(), usage.c_str());
+				only.push_back(name);
+				if (name.size() == list.size())
+					break;
+				list.remove_prefix(name.size() + 1);
+			}
+		} else {
+			die("%s", usage.c_str());
 		}
-		return false;
+	}
+	auto want = [&](std::string_view section) {
+		return std::find(only.begin(), only.end(), section) != only.end();
 	};
 
 	const std::string load_before = loadavg();
@@ -69,8 +90,7 @@ int main(int argc, char **argv)
 		measure_stores(s);
 	if (want("threads"))
 		measure_threads(s);
-	const bool partial = !(want("keys") && want("bpf") && want("verifier") && want("rss") &&
-			       want("stores") && want("threads"));
+	const bool partial = !std::all_of(std::begin(sections), std::end(sections), want);
 	return print_results(s, info, json, partial, load_before);
 }
 

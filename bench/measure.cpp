@@ -82,7 +82,8 @@ void measure_stores(samples &s)
 	}
 	close(hash_fd);
 	for (tld_bench *b : more) {
-		tld_map_unregister(bpf_map__fd(b->maps.tld_data_map));
+		if (int err = tld_map_unregister(bpf_map__fd(b->maps.tld_data_map)))
+			die("tld_map_unregister: %s", std::strerror(-err));
 		tld_bench__destroy(b);
 	}
 }
@@ -162,8 +163,8 @@ void measure_threads(samples &s)
 		s["thread_tld_cpu_us"].push_back(tld.cpu_ns / tld.n / 1e3);
 	}
 	measure_syscalls(s);
-	if (tld_map_unregister(g_map_fd))
-		die("tld_map_unregister: %s", std::strerror(errno));
+	if (int err = tld_map_unregister(g_map_fd))
+		die("tld_map_unregister: %s", std::strerror(-err));
 	for (int r = 0; r < reps; ++r) {
 		thread_cost plain, tld;
 		for (int i = 0; i < thread_iters; i += batch) {
@@ -174,14 +175,15 @@ void measure_threads(samples &s)
 		s["thread_tld_nomap_cpu_us"].push_back(tld.cpu_ns / tld.n / 1e3);
 		s["thread_plain_nomap_cpu_us"].push_back(plain.cpu_ns / plain.n / 1e3);
 	}
-	if (tld_map_register(g_map_fd))
-		die("tld_map_register: %s", std::strerror(errno));
+	if (int err = tld_map_register(g_map_fd))
+		die("tld_map_register: %s", std::strerror(-err));
 }
 
 
 // Instructions the verifier processed for each program of bench_sites
-// (1, 4, 16 and 64 lookup sites; tld.bpf.h and the reference), each loaded
-// alone.  Deterministic for one kernel and object: one sample each.
+// (1, 4, 16 and 64 lookup sites; tld.bpf.h and the reference; built without
+// tld_exec), each loaded alone.  Deterministic for one kernel and object:
+// one sample each.
 void measure_verifier(samples &s)
 {
 	std::size_t size = 0;
@@ -194,8 +196,6 @@ void measure_verifier(samples &s)
 		bpf_object__close(o);
 	}
 	for (const auto &name : names) {
-		if (name == "tld_exec")
-			continue;
 		bpf_object *o = bpf_object__open_mem(elf, size, nullptr);
 		if (!o)
 			die("opening bench_sites: %s", std::strerror(errno));

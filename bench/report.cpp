@@ -151,7 +151,6 @@ std::string library_path()
 	return "?";
 }
 
-// Returns 1 when a figure is missing from a full run.
 } // namespace
 
 std::string loadavg()

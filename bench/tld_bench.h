@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What the benchmark's BPF programs (tld_bench.bpf.c) and its user space
- * (tld_bench.cpp) agree on: the names of the 63 TLDs and their values.
+ * (children.cpp) agree on: the names of the 63 TLDs and their values.
  *
  * Two sets of names, one per process (a process has at most 63 TLDs):
  * "distinct" names differ in their first 8 bytes (the inline prefix compare

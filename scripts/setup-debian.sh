@@ -16,7 +16,12 @@ fi
 . /etc/os-release
 export DEBIAN_FRONTEND=noninteractive
 backports=""
+# Rust (bindings/rust): Debian's rustc and cargo, except on bookworm, whose
+# own (1.63) are too old for the crate; its -web packages carry a current
+# toolchain, installed as /usr/bin/cargo and /usr/bin/rustc.
+rust="rustc cargo"
 if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+	rust="rustc-web cargo-web"
 	list=/etc/apt/sources.list.d/bookworm-backports.sources
 	if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		# Use the mirror the machine already uses for Debian itself.
@@ -35,13 +40,6 @@ EOT
 	fi
 	backports="-t bookworm-backports"
 fi
-
-# Rust (bindings/rust): bookworm's own rustc and cargo (1.63) are too old
-# for the crate; its -web packages carry a current toolchain, installed as
-# /usr/bin/cargo and /usr/bin/rustc.  Later releases ship one as rustc and
-# cargo.
-rust="rustc cargo"
-[ "${VERSION_CODENAME:-}" != bookworm ] || rust="rustc-web cargo-web"
 
 need=""
 for p in build-essential pkg-config ninja-build python3 clang-19 llvm-19 \

@@ -13,8 +13,8 @@ use std::env;
 use std::ffi::OsString;
 use std::process::Command;
 
-// The oldest libtld that has every function this crate calls (ABI TLD_1.0).
-const MIN_VERSION: &str = "0.1.0";
+// The oldest libtld that has every function this crate calls (ABI TLD_1.2).
+const MIN_VERSION: &str = "0.3.0";
 
 fn pkg_config(args: &[&str]) -> Result<String, String> {
     let program = env::var_os("PKG_CONFIG").unwrap_or_else(|| OsString::from("pkg-config"));

@@ -11,7 +11,11 @@
 - debian/libtld1.symbols is what debian/gen-symbols.py makes of the map;
 - every exported name is mentioned in CHANGELOG.md;
 - the Rust crate (bindings/rust/Cargo.toml, and its entry in Cargo.lock)
-  has the project version.
+  has the project version;
+- the oldest libtld the crate's build script accepts (MIN_VERSION and the
+  node named beside it in bindings/rust/build.rs) is the release of the
+  newest node among the functions bindings/rust/src/sys.rs declares, each
+  of them exported.
 """
 import re
 import subprocess
@@ -63,6 +67,30 @@ lock = open(f"{src}/bindings/rust/Cargo.lock").read()
 m = re.search(r'^name = "tld"\nversion = "([^"]+)"', lock, re.M)
 if not m or m.group(1) != version:
     problems.append(f"bindings/rust/Cargo.lock has tld {m and m.group(1)}, the project is {version}")
+
+node_of = {}
+for release, node, body in re.findall(
+        r"/\*\s*released in ([0-9.]+)\s*\*/\s*(TLD_[0-9.]+)\s*\{(.*?)\}", mapfile, re.S):
+    for n in re.findall(r"^\s*(tld_[a-z_]+);", body, re.M):
+        node_of[n] = (release, node)
+sys_rs = open(f"{src}/bindings/rust/src/sys.rs").read()
+declared = [n for block in re.findall(r'extern "C" \{(.*?)\n\}', sys_rs, re.S)
+            for n in re.findall(r"\bfn (tld_[a-z_0-9]+)\s*\(", block)]
+if not declared:
+    problems.append("bindings/rust/src/sys.rs declares no function of libtld")
+for n in declared:
+    if n not in node_of:
+        problems.append(f"bindings/rust/src/sys.rs declares {n}, which libtld.map does not export")
+used = [node_of[n] for n in declared if n in node_of]
+if used:
+    need, need_node = max(used, key=lambda rn: vtuple(rn[0]))
+    build_rs = open(f"{src}/bindings/rust/build.rs").read()
+    m = re.search(r"\(ABI (TLD_[0-9.]+)\)\.\s*const MIN_VERSION: &str = \"([0-9.]+)\";", build_rs)
+    if not m:
+        problems.append("bindings/rust/build.rs: no '(ABI TLD_X).' comment before const MIN_VERSION")
+    elif (m.group(2), m.group(1)) != (need, need_node):
+        problems.append(f"bindings/rust/build.rs asks for libtld {m.group(2)} (ABI {m.group(1)}), "
+                        f"but sys.rs declares a function of {need_node}, released in {need}")
 
 r = subprocess.run([sys.executable, f"{src}/debian/gen-symbols.py", src, "--check"],
                    capture_output=True, text=True)

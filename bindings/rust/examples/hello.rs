@@ -18,7 +18,7 @@
 use std::io::{self, Read};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use tld::{Key, Map, StaticKey};
+use tld::{Key, Map, Scoped, StaticKey};
 
 static PRIORITY: StaticKey<u32> = StaticKey::new("hello.rust.priority");
 
@@ -26,28 +26,37 @@ const THREADS: u32 = 4;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (pin, wait) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => (None, false),
-        ["--map", pin] => (Some(pin.to_string()), false),
-        ["--map", pin, "--wait"] => (Some(pin.to_string()), true),
+    // The pin to register, and whether to wait.
+    let map = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => None,
+        ["--map", pin] => Some((pin, false)),
+        ["--map", pin, "--wait"] => Some((pin, true)),
         _ => {
             eprintln!("usage: hello [--map PIN_PATH [--wait]]");
             std::process::exit(2);
         }
     };
-    if let Err(e) = run(pin.as_deref(), wait) {
+    if let Err(e) = run(map) {
         eprintln!("hello: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(pin: Option<&str>, wait: bool) -> io::Result<()> {
+// A thread's work: set its priority and, until the guard is dropped, its
+// request id; returns the guard and the two values read back.
+fn work(priority: u32, id: u64, request_id: Key<u64>) -> io::Result<(Scoped<u64>, u32, u64)> {
+    PRIORITY.set(priority)?;
+    let guard = request_id.scoped(id)?;
+    Ok((guard, PRIORITY.get()?, request_id.get()?))
+}
+
+fn run(map: Option<(&str, bool)>) -> io::Result<()> {
     // Create the keys before any thread uses a TLD, so that they are sized
     // into every thread's block.
     PRIORITY.key()?;
     let request_id: Key<u64> = Key::create("hello.rust.request_id")?;
     // The registration lasts as long as `_map`.
-    let _map = pin.map(Map::open).transpose()?;
+    let _map = map.map(|(pin, _)| Map::open(pin)).transpose()?;
 
     let out = Arc::new(Mutex::new(true));
     let inside = Arc::new(Barrier::new(THREADS as usize + 1));
@@ -56,23 +65,22 @@ fn run(pin: Option<&str>, wait: bool) -> io::Result<()> {
         .map(|t| {
             let (out, inside, leave) = (out.clone(), inside.clone(), leave.clone());
             thread::spawn(move || {
-                // This thread's priority, and its request id until the
-                // guard is dropped.
-                let id = 1000 + u64::from(t);
-                let guard = PRIORITY.set(10 + t).and_then(|()| request_id.scoped(id));
-                let read = match &guard {
-                    Ok(_) => PRIORITY.get().and_then(|p| Ok((p, request_id.get()?))),
-                    Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                let (priority, id) = (10 + t, 1000 + u64::from(t));
+                let (guard, ok) = match work(priority, id, request_id) {
+                    Ok((guard, p, i)) => {
+                        let ok = p == priority && i == id;
+                        println!(
+                            "thread {t}: wrote priority {priority} and request_id {id}, \
+                             read back {p} and {i}{}",
+                            if ok { "" } else { "  MISMATCH" }
+                        );
+                        (Some(guard), ok)
+                    }
+                    Err(e) => {
+                        println!("thread {t}: {e}");
+                        (None, false)
+                    }
                 };
-                let ok = read.as_ref().is_ok_and(|&(p, i)| p == 10 + t && i == id);
-                match &read {
-                    Ok((p, i)) => println!(
-                        "thread {t}: wrote priority {} and request_id {id}, read back {p} and {i}{}",
-                        10 + t,
-                        if ok { "" } else { "  MISMATCH" }
-                    ),
-                    Err(e) => println!("thread {t}: {e}"),
-                }
                 *out.lock().unwrap() &= ok;
                 inside.wait();
                 leave.wait();
@@ -84,13 +92,11 @@ fn run(pin: Option<&str>, wait: bool) -> io::Result<()> {
         .collect();
 
     inside.wait();
-    if wait {
+    if let Some((pin, true)) = map {
+        let pid = std::process::id();
         println!(
-            "pid {}: every thread is inside its scope; run `tldctl dump --pid {} --map {}`, \
-             then close standard input (Ctrl-D)",
-            std::process::id(),
-            std::process::id(),
-            pin.unwrap_or("PIN")
+            "pid {pid}: every thread is inside its scope; run `tldctl dump --pid {pid} --map {pin}`, \
+             then close standard input (Ctrl-D)"
         );
         io::stdin().read_to_end(&mut Vec::new())?;
     }

@@ -79,6 +79,9 @@
 //! ([`io::Error::raw_os_error`]), so [`io::Error::kind`] tells them apart:
 //! `AlreadyExists` (`EEXIST`), `NotFound` (`ENOENT`), `InvalidInput`
 //! (`EINVAL`), and so on. What each function returns is documented with it.
+//! [`Map::unregister`] fails with an [`UnregisterError`], which holds such
+//! an error (and the [`Map`], when its registration stays) and converts
+//! into it.
 //!
 //! # Linking
 //!
@@ -160,10 +163,17 @@ pub const MAX_ALIGN: usize = 8;
 pub unsafe trait Pod: Copy + 'static {}
 
 macro_rules! pod {
-    ($($t:ty),*) => { $(unsafe impl Pod for $t {})* };
+    ($($t:ty),*) => {
+        // Safety: each $t is a primitive integer or float: every bit pattern
+        // of its size is a value, its layout is fixed, and it has no padding.
+        $(unsafe impl Pod for $t {})*
+    };
 }
 pod!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64);
-// Safety: an array of Pod is valid for every bit pattern and has no padding.
+// Safety: an array is its elements back to back (a fixed layout, with no
+// padding of its own), so every bit pattern is a value when every bit
+// pattern of T is. Any padding inside T is in the array too, which Pod
+// allows (see its last rule).
 unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 
 // The compile-time checks of a TLD's type: evaluated where a key of type T
@@ -550,19 +560,40 @@ impl Map {
     /// `Map` does the same and ignores it); when it was the map's last
     /// registration, every thread's element is deleted from the map.
     ///
-    /// Errors: `ENOENT` when the registration is gone already (an owner
-    /// that was not registered unregistered the map), or the kernel's error
-    /// deleting an element (the registration then stays).
-    pub fn unregister(self) -> io::Result<()> {
+    /// Errors, each an [`UnregisterError`]:
+    /// - `ENOENT`: the registration is gone already (an owner that was not
+    ///   registered unregistered the map); the `Map` is consumed;
+    /// - any other error, when an element could not be deleted (`EMFILE`,
+    ///   `ENOMEM`, `EBUSY`, ...: see `tld_map_unregister(3)`): the
+    ///   registration stays, and [`UnregisterError::into_map`] hands the
+    ///   `Map` back, to call `unregister()` again later or to drop.
+    ///
+    /// ```no_run
+    /// fn stop_publishing(map: tld::Map) -> std::io::Result<()> {
+    ///     if let Err(e) = map.unregister() {
+    ///         eprintln!("unregister: {e}");
+    ///         if let Some(map) = e.into_map() {
+    ///             map.unregister()?; // still registered: once more
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn unregister(self) -> Result<(), UnregisterError> {
         let mut this = mem::ManuallyDrop::new(self);
         let err = this.end();
+        if err < 0 && err != -sys::ENOENT {
+            // The registration stays: so does the Map, Drop included.
+            let map = Some(mem::ManuallyDrop::into_inner(this));
+            return Err(UnregisterError { error: errno(err), map });
+        }
         // Safety: the fields are moved out once, and `this` is never dropped.
         unsafe {
             drop(ptr::read(&this.fd));
             drop(ptr::read(&this.path));
         }
         if err < 0 {
-            Err(errno(err))
+            Err(UnregisterError { error: errno(err), map: None })
         } else {
             Ok(())
         }
@@ -593,6 +624,50 @@ impl AsRawFd for Map {
 impl Drop for Map {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// Why [`Map::unregister`] failed, with the [`Map`] when its registration
+/// stays.
+///
+/// It converts into the [`io::Error`] (so `?` works in a function that
+/// returns [`io::Result`]), which drops the `Map`: dropping tries to end
+/// the registration once more and ignores the result. It is `Send` and
+/// `Sync`, as [`io::Error`] and [`Map`] are.
+#[derive(Debug)]
+pub struct UnregisterError {
+    error: io::Error,
+    map: Option<Map>,
+}
+
+impl UnregisterError {
+    /// libtld's error, carrying its errno.
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+
+    /// The `Map`, still registered, for every error but `ENOENT` (after
+    /// which no registration is left to end).
+    pub fn into_map(self) -> Option<Map> {
+        self.map
+    }
+}
+
+impl fmt::Display for UnregisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for UnregisterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl From<UnregisterError> for io::Error {
+    fn from(e: UnregisterError) -> io::Error {
+        e.error
     }
 }
 
@@ -649,14 +724,19 @@ static PRINT: AtomicUsize = AtomicUsize::new(0);
 // set_print() changes PRINT and libtld's print function together.
 static PRINT_SET: Mutex<()> = Mutex::new(());
 
-extern "C" fn print_line(message: *const c_char) {
+// The tld_print_fn that set_print() gives libtld.
+//
+// Safety: `message` is null or a NUL-terminated string that stays valid
+// during the call, as libtld passes it.
+unsafe extern "C" fn print_line(message: *const c_char) {
     let f = PRINT.load(Ordering::Acquire);
     if f == 0 || message.is_null() {
         return;
     }
     // Safety: PRINT holds 0 or the address of a PrintFn (set_print()).
     let f: PrintFn = unsafe { mem::transmute::<usize, PrintFn>(f) };
-    // Safety: libtld passes a NUL-terminated line, valid during the call.
+    // Safety: not null, and NUL-terminated and valid during the call (the
+    // caller's promise).
     let line = unsafe { CStr::from_ptr(message) }.to_string_lossy();
     // A panic must not unwind into C: it is dropped with the message.
     let _ = std::panic::catch_unwind(|| f(line.trim_end_matches('\n')));
@@ -703,15 +783,6 @@ mod tests {
         send_sync::<Key<[u8; 12]>>();
         send_sync::<StaticKey<u32>>();
         send_sync::<Map>();
-    }
-
-    #[test]
-    fn a_nul_in_a_name_is_einval() {
-        let e = Key::<u32>::create("unit.a\0b").unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(sys::EINVAL));
-        let e = Key::<u32>::find("unit.a\0b").unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(sys::EINVAL));
-        let e = Map::open("/sys/fs/bpf/a\0b").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        send_sync::<UnregisterError>();
     }
 }

@@ -36,5 +36,6 @@ extern "C" {
 pub type tld_print_fn = unsafe extern "C" fn(message: *const c_char);
 
 // errno values of Linux (the same on every architecture libtld runs on)
-// that the crate produces itself.
+// that the crate produces itself or tells apart.
+pub const ENOENT: i32 = 2;
 pub const EINVAL: i32 = 22;

@@ -2,16 +2,19 @@
 //
 // End to end: several Rust threads write TLDs, and a BPF task iterator
 // (tldctl dump) reads every thread's values back through a registered task
-// storage map. Needs root and the build tree's programs, named by
-// TLDCTL (tools/tldctl) and TLD_TEST_PIN_MAP (tests/rust/pin_map.c, which
-// pins the map of the verification program), so it is ignored by a plain
-// `cargo test`; `meson test --suite rust` runs it with --ignored.
+// storage map; registrations end, or fail and are retried. Needs root and
+// the build tree's programs, named by TLDCTL (tools/tldctl) and
+// TLD_TEST_PIN_MAP (tests/rust/pin_map.c, which pins the map of the
+// verification program), and for the retry TLD_TEST_FAULT_SHIM
+// (tests/fault/shim.c), so it is ignored by a plain `cargo test`;
+// `meson test --suite rust` runs it with --ignored.
 mod common;
 
 use common::*;
 use std::env;
+use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
 use std::io::{BufRead, BufReader};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
@@ -243,7 +246,7 @@ fn bpf_reads_what_each_rust_thread_wrote_while_a_map_is_registered() {
 }
 
 #[test]
-#[ignore = "needs root, BPF and the build tree's TLD_TEST_PIN_MAP (meson test --suite rust)"]
+#[ignore = "needs root, BPF and the build tree's TLDCTL and TLD_TEST_PIN_MAP (meson test --suite rust)"]
 fn registering_a_map_twice_is_two_registrations_and_the_map_stays_until_both_end() {
     // Registrations are counted: a second Map of the same map is a
     // registration of its own, and ending it leaves the first in place.
@@ -268,4 +271,82 @@ fn a_pinned_map_of_another_kind_is_invalid_input() {
     let pinned = Pinned::new("other");
     let e = Map::open(&pinned.other).unwrap_err();
     assert_error(e, std::io::ErrorKind::InvalidInput, EINVAL, "open of a map of another kind");
+}
+
+extern "C" {
+    // Called directly by the test that plays an owner that never registered.
+    fn tld_map_unregister(map_fd: c_int) -> c_int;
+    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+}
+
+#[test]
+#[ignore = "needs root, BPF and the build tree's TLD_TEST_PIN_MAP (meson test --suite rust)"]
+fn unregistering_a_registration_that_is_gone_already_is_not_found_and_gives_no_map_back() {
+    setup();
+    let pinned = Pinned::new("gone");
+    let map = Map::open(&pinned.path).unwrap();
+    // Another owner, which never registered, undoes the Map's registration.
+    // Safety: an open descriptor of a BPF map.
+    assert_eq!(unsafe { tld_map_unregister(map.as_raw_fd()) }, 0);
+    let e = map.unregister().unwrap_err();
+    assert_eq!(e.error().raw_os_error(), Some(ENOENT), "{e}");
+    // No registration is left for a retry (or a drop) to undo.
+    assert!(e.into_map().is_none());
+}
+
+// Makes the calls `what` of tests/fault/shim.c fail with `err` (0: no more),
+// in a process the shim is preloaded into.
+fn fault(what: &str, err: i32) {
+    type SetFn = unsafe extern "C" fn(*const c_char, c_int, c_long, c_long, c_ulong) -> c_int;
+    // Safety: a NUL-terminated name; RTLD_DEFAULT is a null handle in glibc.
+    let sym = unsafe { dlsym(std::ptr::null_mut(), b"tld_fault_set\0".as_ptr().cast()) };
+    assert!(!sym.is_null(), "tld_fault_set: the fault shim is not preloaded");
+    // Safety: tld_fault_set() has this signature (tests/fault/shim.c).
+    let set: SetFn = unsafe { std::mem::transmute::<*mut c_void, SetFn>(sym) };
+    let what = CString::new(what).unwrap();
+    // Safety: valid arguments; fail every matching call until turned off.
+    assert_eq!(unsafe { set(what.as_ptr(), err, 0, -1, 0) }, 0);
+}
+
+const RETRY_TEST: &str = "a_failed_unregister_hands_the_map_back_and_a_retry_ends_the_registration";
+
+#[test]
+#[ignore = "needs root, BPF and the build tree's TLDCTL, TLD_TEST_PIN_MAP and TLD_TEST_FAULT_SHIM (meson test --suite rust)"]
+fn a_failed_unregister_hands_the_map_back_and_a_retry_ends_the_registration() {
+    // The test runs again in a child process with the fault shim preloaded,
+    // so that only that process's map deletes fail.
+    if env::var_os("TLD_TEST_FAULT_CHILD").is_none() {
+        let shim = env::var("TLD_TEST_FAULT_SHIM")
+            .expect("TLD_TEST_FAULT_SHIM names the build tree's fault shim (tests/fault)");
+        let out = Command::new(env::current_exe().unwrap())
+            .args(["--exact", RETRY_TEST, "--ignored", "--test-threads=1"])
+            .env("LD_PRELOAD", shim)
+            .env("TLD_TEST_FAULT_CHILD", "1")
+            .output()
+            .expect("running the test again");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "the test under the fault shim: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    setup();
+    let pinned = Pinned::new("retry");
+    tld::thread_init().unwrap(); // this thread's element is in every map registered
+    let map = Map::open(&pinned.path).unwrap();
+    let me = gettid();
+
+    fault("bpf_delete", EBUSY);
+    let e = map.unregister().unwrap_err();
+    fault("bpf_delete", 0);
+    assert_eq!(e.error().raw_os_error(), Some(EBUSY), "{e}");
+    let map = e.into_map().expect("the registration stays, so the Map comes back");
+    let json = dump(&pinned.path);
+    assert!(threads_of(&json).iter().any(|t| t.0 == me), "still registered: {json}");
+
+    map.unregister().unwrap();
+    let json = dump(&pinned.path);
+    assert!(threads_of(&json).is_empty(), "no registration left: {json}");
 }

@@ -44,6 +44,7 @@ fn a_nul_byte_in_a_name_is_einval() {
     assert_eq!(errno(Key::<u32>::create("keys.nul\0tail").unwrap_err()), EINVAL);
     // Nothing was published under the name before the NUL.
     assert_eq!(errno(Key::<u32>::find("keys.nul").unwrap_err()), ENOENT);
+    assert_eq!(errno(Key::<u32>::find("keys.nul\0tail").unwrap_err()), EINVAL);
 }
 
 #[test]

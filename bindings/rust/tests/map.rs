@@ -32,6 +32,13 @@ fn an_empty_path_is_invalid_input() {
 }
 
 #[test]
+fn a_path_with_a_nul_byte_is_invalid_input() {
+    setup();
+    let e = Map::open("/sys/fs/bpf/a\0b").unwrap_err();
+    assert_error(e, ErrorKind::InvalidInput, EINVAL, "open of a path with a NUL byte");
+}
+
+#[test]
 fn a_descriptor_that_is_not_a_bpf_map_is_invalid_input() {
     setup();
     let f = File::open("/dev/null").unwrap();
