@@ -6,7 +6,6 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "linked.skel.h"
 #include "literal.skel.h"
 #include "restart.skel.h"
@@ -132,14 +132,6 @@ struct channel {
 		fd[1] = -1;
 	}
 };
-
-int wait_exit(pid_t pid)
-{
-	int status = 0;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // A task that exec'd: what the probe reader's task iterator sees of it
 // (of the process's main thread only: a sanitizer may start threads of its
@@ -313,7 +305,7 @@ TEST_CASE("after exec into another layout a warm key cache reads each name's own
 	REQUIRE(ready.receive() == 'R');
 	auto after = read_task(r, pid, exec_tlds);
 	go.close_write();
-	CHECK(wait_exit(pid) == 0);
+	CHECK(tldtest::wait_status(pid) == 0);
 	REQUIRE(after.size() == 1);
 	const std::uint64_t want[] = {10, 20, 30};
 	for (std::size_t i = 0; i < 3; ++i) {
@@ -336,22 +328,19 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 			if (!p || tld_thread_init())
 				_exit(1);
 			*p = 1;
-			if (forked) {
-				// The child registers through libtld's fork handler.
-				pid_t child = fork();
-				if (child < 0)
-					_exit(2);
-				if (child > 0)
-					_exit(wait_exit(child));
-			}
-			if (write(ready.fd[1], "R", 1) != 1)
-				_exit(4);
-			go.receive();
-			if (dup2(ready.fd[1], 3) < 0 || dup2(go.fd[0], 4) < 0)
-				_exit(5);
-			execl("/bin/sh", "sh", "-c", "printf R >&3; while read x <&4; do :; done",
-			      static_cast<char *>(nullptr));
-			_exit(6);
+			// Ready; at "go", exec a shell that says it runs.
+			auto exec_shell = [&] {
+				if (write(ready.fd[1], "R", 1) != 1)
+					return 4;
+				go.receive();
+				if (dup2(ready.fd[1], 3) < 0 || dup2(go.fd[0], 4) < 0)
+					return 5;
+				execl("/bin/sh", "sh", "-c", "printf R >&3; while read x <&4; do :; done",
+				      static_cast<char *>(nullptr));
+				return 6;
+			};
+			// Forked, the child registers through libtld's fork handler.
+			_exit(forked ? tldtest::in_child(exec_shell) : exec_shell());
 		}
 		REQUIRE(ready.receive() == 'R');
 		// The task to watch: the child, or the child's child.
@@ -382,7 +371,7 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 		auto after = read_task(r, task, {{"exec.a", 8}});
 		CHECK_FALSE(tldtest::has_element(r.data_map_fd(), task));
 		go.close_write();
-		CHECK(wait_exit(pid) == 0);
+		CHECK(tldtest::wait_status(pid) == 0);
 		REQUIRE(after.size() == 1);
 		CHECK_FALSE(after[0].has_elem);
 		CHECK(after[0].err == -61);
@@ -483,7 +472,7 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 		restart__destroy(s);
 	}
 	round_no.close_write();
-	CHECK(wait_exit(pid) == 0);
+	CHECK(tldtest::wait_status(pid) == 0);
 	INFO((failures.empty() ? std::string() : failures.front()));
 	CHECK(failures.empty());
 }

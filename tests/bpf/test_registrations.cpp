@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,11 +22,13 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <string>
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
 
@@ -74,14 +75,6 @@ cancelled_call with_pending_cancel(std::function<long()> call)
 	return {ret == PTHREAD_CANCELED, c.returned.load(), c.result.load()};
 }
 
-int wait_exit(pid_t pid)
-{
-	int status = 0;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 } // namespace
 
 TEST_CASE("a thread with a pending cancellation completes every libtld call and is cancelled after it")
@@ -118,15 +111,12 @@ TEST_CASE("a thread with a pending cancellation completes every libtld call and 
 		}
 	}
 	// The first tld_data() of a process with TLD_MAP set opens the pin.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	INFO("tld_data (first, TLD_MAP set) in a fresh process");
+	CHECK(tldtest::in_child([&] {
 		setenv("TLD_MAP", pinned.path.c_str(), 1);
 		auto c = with_pending_cancel([] { return long{tld_data(k_value) != nullptr}; });
-		_exit(c.returned && c.cancelled && c.result == 1 ? 0 : 1);
-	}
-	INFO("tld_data (first, TLD_MAP set) in a fresh process");
-	CHECK(wait_exit(pid) == 0);
+		return c.returned && c.cancelled && c.result == 1 ? 0 : 1;
+	}) == 0);
 }
 
 namespace {
@@ -344,13 +334,11 @@ TEST_CASE("TLD_MAP's registration is removed by no tld_map_unregister and by tld
 	const int fd = r.data_map_fd();
 	tldtest::pin pinned(fd, "owners-env");
 	// A fresh process: TLD_MAP is read at the first use of libtld.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	CHECK(tldtest::in_child([&] {
 		setenv("TLD_MAP", pinned.path.c_str(), 1);
 		auto *q = static_cast<std::uint64_t *>(tld_data(k_value));
 		if (!q)
-			_exit(1);
+			return 1;
 		*q = 0x0b;
 		int rc = 0;
 		if (tld_map_register(fd) || tld_map_unregister(fd))	// another owner
@@ -361,9 +349,8 @@ TEST_CASE("TLD_MAP's registration is removed by no tld_map_unregister and by tld
 			rc |= 8;
 		if (tld_map_unregister_path(pinned.path.c_str()) || tldtest::has_element(fd))
 			rc |= 16;
-		_exit(rc);
-	}
-	CHECK(wait_exit(pid) == 0);
+		return rc;
+	}) == 0);
 }
 
 namespace {
@@ -607,7 +594,9 @@ std::string stderr_of_failures(const tldtest::odd_maps &odd, const char *tld_log
 	for (ssize_t n; (n = read(p[0], buf, sizeof(buf))) > 0;)
 		out.append(buf, static_cast<std::size_t>(n));
 	close(p[0]);
-	wait_exit(pid);
+	if (const int st = tldtest::wait_status(pid); st != 0)
+		throw std::runtime_error("the child that failed to register ended with " +
+					 std::to_string(st));
 	return out;
 }
 
@@ -699,7 +688,7 @@ TEST_CASE("after a registered process exits no task has an element in the map")
 	REQUIRE(write(down[1], "G", 1) == 1);
 	close(up[0]);
 	close(down[1]);
-	CHECK(wait_exit(pid) == 0);
+	CHECK(tldtest::wait_status(pid) == 0);
 	int left = 0;
 	for (int i = 0; i < 100 && (left = with_element()) != 0; ++i)
 		usleep(10000);	// tasks are freed after an RCU grace period
