@@ -21,6 +21,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -426,14 +427,16 @@ bool map_gone(__u32 id)
 
 TEST_CASE("a writer registered by path follows 20 restarts of its consumer and lets every old map go")
 {
-	const std::string path = "/sys/fs/bpf/tld-test-follow-" + std::to_string(getpid());
-	unlink(path.c_str());
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} gone{path};
-	auto consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	std::unique_ptr<reader> consumer;
+	std::optional<tldtest::pin> pinned;
+	// The consumer (re)starts with a new map at the same pin.
+	auto start_consumer = [&] {
+		pinned.reset();
+		consumer = std::make_unique<reader>(reader::probe);
+		pinned.emplace(consumer->data_map_fd(), "follow");
+	};
+	start_consumer();
+	const std::string path = pinned->path;
 	int fd = tld_map_open(path.c_str());
 	REQUIRE(fd >= 0);
 	close(fd);
@@ -443,11 +446,8 @@ TEST_CASE("a writer registered by path follows 20 restarts of its consumer and l
 	const int fds0 = tldtest::count_fds();
 	std::vector<std::string> failures;
 	for (int i = 0; i < 20; ++i) {
-		// The consumer restarts with a new map at the same pin.
 		const __u32 old_id = map_id(consumer->data_map_fd());
-		unlink(path.c_str());
-		consumer = std::make_unique<reader>(reader::probe);
-		REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+		start_consumer();
 		const int err = tld_thread_init();	// where libtld looks again
 		std::string f = w.check(*consumer);
 		if (err)
@@ -464,16 +464,12 @@ TEST_CASE("a writer registered by path follows 20 restarts of its consumer and l
 
 	// Opening the path again looks at once, too; a new thread looks when a
 	// second has passed since the last look.
-	unlink(path.c_str());
-	consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	start_consumer();
 	fd = tld_map_open(path.c_str());
 	REQUIRE(fd >= 0);
 	close(fd);
 	CHECK(w.check(*consumer) == "");
-	unlink(path.c_str());
-	consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	start_consumer();
 	sleep(1);
 	std::thread([] { tld_data(k_value); }).join();
 	CHECK(w.check(*consumer) == "");
