@@ -281,7 +281,7 @@ TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
 	CHECK(second == -ENOENT);
 	CHECK(other_before == 1);
 	CHECK(other_after == 0);
-	CHECK(verify.read(defined_tlds).err == -61);	// -ENODATA from tld_object_init()
+	CHECK(verify.read(defined_tlds).err == -ENODATA);	// from tld_object_init()
 	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
 	// Local data keeps working without the map.
 	REQUIRE(tld_data(k_req) != nullptr);
@@ -300,7 +300,7 @@ TEST_CASE("tld_free deletes the element and the next lookup takes a fresh regist
 	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
 	tld_free();
 	CHECK_FALSE(tldtest::has_element(fd));
-	CHECK(verify.read(defined_tlds).err == -61);
+	CHECK(verify.read(defined_tlds).err == -ENODATA);
 	auto *p = static_cast<std::uint64_t *>(tld_get_data(fd, k_req));
 	REQUIRE(p != nullptr);
 	CHECK(*p == 0);	// a fresh block is zero-filled
@@ -428,7 +428,7 @@ TEST_CASE("a tld map object registers for its lifetime and follows moves")
 		CHECK(tldtest::has_element(verify.data_map_fd()));
 	}
 	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
-	CHECK(verify.read(defined_tlds).err == -61);
+	CHECK(verify.read(defined_tlds).err == -ENODATA);
 
 	// From a pinned path, with a typed key and a scoped value read by BPF.
 	tldtest::pin pinned(verify.data_map_fd(), "cpp");

@@ -374,7 +374,7 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 		CHECK(tldtest::wait_status(pid) == 0);
 		REQUIRE(after.size() == 1);
 		CHECK_FALSE(after[0].has_elem);
-		CHECK(after[0].err == -61);
+		CHECK(after[0].err == -ENODATA);
 	}
 }
 

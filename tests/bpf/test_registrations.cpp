@@ -325,7 +325,7 @@ TEST_CASE("a registration of one owner is not removed by another owner's unregis
 	CHECK(seen());
 	REQUIRE(tld_map_unregister(fd) == 0);	// A's own: the last one
 	CHECK_FALSE(tldtest::has_element(fd));
-	CHECK(r.read({{"reg.value", 8}}).err == -61);
+	CHECK(r.read({{"reg.value", 8}}).err == -ENODATA);
 	CHECK(tld_map_unregister(fd) == -ENOENT);
 }
 
