@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <barrier>
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
@@ -470,24 +469,12 @@ TEST_CASE("a thread with a pending cancellation takes its block without aborting
 {
 	reader verify(reader::verify);
 	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	static std::atomic<int> go{0};
-	static std::atomic<int> got{-1};
-	pthread_t t;
-	REQUIRE(pthread_create(&t, nullptr, [](void *) -> void * {
-			while (!go.load())
-				;	// not a cancellation point: the cancel stays pending
-			// The first lookup opens and closes a pidfd and updates the
-			// map; none of it may act on the pending cancellation.
-			got = tld_data(k_req) != nullptr;
-			pthread_testcancel();
-			return nullptr;
-		}, nullptr) == 0);
-	REQUIRE(pthread_cancel(t) == 0);
-	go = 1;
-	void *ret = nullptr;
-	REQUIRE(pthread_join(t, &ret) == 0);
-	CHECK(ret == PTHREAD_CANCELED);
-	CHECK(got == 1);
+	// The first lookup opens and closes a pidfd and updates the map; none
+	// of it may act on the pending cancellation.
+	auto c = tldtest::with_pending_cancel([] { return long{tld_data(k_req) != nullptr}; });
+	CHECK(c.cancelled);
+	CHECK(c.returned);
+	CHECK(c.result == 1);
 }
 
 // The verification program (and so the committed skeleton tldctl uses) is

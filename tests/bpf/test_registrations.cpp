@@ -36,46 +36,11 @@
 
 using tldtest::bytes_of;
 using tldtest::reader;
+using tldtest::with_pending_cancel;
 
 namespace {
 
 TLD_DEFINE_KEY(k_value, "reg.value", sizeof(std::uint64_t));
-
-// Run `call` in a new thread that has a deferred cancellation pending when
-// it calls: the call must complete (its result is returned) and the thread
-// must be cancelled at the next cancellation point after it.
-struct cancelled_call {
-	bool cancelled = false;
-	bool returned = false;
-	long result = 0;
-};
-
-cancelled_call with_pending_cancel(std::function<long()> call)
-{
-	struct ctx {
-		std::function<long()> call;
-		std::atomic<int> go{0};
-		std::atomic<bool> returned{false};
-		std::atomic<long> result{0};
-	} c;
-	c.call = std::move(call);
-	pthread_t t;
-	if (pthread_create(&t, nullptr, [](void *arg) -> void * {
-		    auto *c = static_cast<ctx *>(arg);
-		    while (!c->go.load())
-			    ;	// not a cancellation point: the cancel stays pending
-		    c->result = c->call();
-		    c->returned = true;
-		    pthread_testcancel();
-		    return nullptr;
-	    }, &c))
-		throw std::runtime_error("pthread_create");
-	pthread_cancel(t);
-	c.go = 1;
-	void *ret = nullptr;
-	pthread_join(t, &ret);
-	return {ret == PTHREAD_CANCELED, c.returned.load(), c.result.load()};
-}
 
 } // namespace
 
