@@ -301,12 +301,6 @@ void pin::set(mode_t mode, uid_t uid, gid_t gid) const
 		throw std::runtime_error("chmod/chown " + path + ": " + std::strerror(errno));
 }
 
-std::vector<std::uint8_t> bytes_at(const void *p, std::size_t n)
-{
-	auto b = static_cast<const std::uint8_t *>(p);
-	return {b, b + n};
-}
-
 pid_t gettid_() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 int thread_pidfd(pid_t tid)
@@ -361,17 +355,12 @@ long rss_kib()
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-void cannot_run(const std::string &why)
-{
-	skip_or_fail("BPF test cannot run here: " + why);
-}
-
 void require_bpf()
 {
 	try {
 		reader r(reader::verify);
 	} catch (const std::exception &e) {
-		cannot_run(e.what());
+		skip_or_fail(std::string("BPF test cannot run here: ") + e.what());
 	}
 }
 

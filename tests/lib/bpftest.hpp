@@ -132,13 +132,12 @@ struct removed_dir {
 	~removed_dir();
 };
 
-// The bytes of a value, or of memory, as a vector, for comparisons.
+// The bytes of a value as a vector, for comparisons.
 template <typename T> std::vector<std::uint8_t> bytes_of(const T &v)
 {
 	auto p = reinterpret_cast<const std::uint8_t *>(&v);
 	return {p, p + sizeof(T)};
 }
-std::vector<std::uint8_t> bytes_at(const void *p, std::size_t n);
 
 // Thread id of the caller.
 pid_t gettid_();
@@ -161,11 +160,8 @@ void hold_reserve();
 // Resident set size of this process in KiB.
 long rss_kib();
 
-// When BPF cannot be used here: exit 77 (skip), or 1 when CI is set in the
-// environment (a skip there would hide that nothing was tested).  Prints why.
-[[noreturn]] void cannot_run(const std::string &why);
-
-// Load a reader once to see whether BPF works here; cannot_run() if not.
+// Load a reader once to see whether BPF works here; if not, skip or fail
+// by the rule of skip.hpp (tldtest::skip_or_fail()).
 void require_bpf();
 
 } // namespace tldtest
