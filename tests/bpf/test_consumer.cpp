@@ -346,7 +346,6 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 		// The task to watch: the child, or the child's child.
 		pid_t task = pid;
 		if (forked) {
-			std::vector<tldtest::reading> seen;
 			for (int tries = 0; tries < 100 && task == pid; ++tries) {
 				// The grandchild is the other process with our pin's element.
 				std::string kids = "/proc/" + std::to_string(pid) + "/task/" +
