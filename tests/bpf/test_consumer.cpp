@@ -386,6 +386,11 @@ TEST_CASE("two objects that include the header link into one and both read throu
 	bpf_object__for_each_map(m, skel->obj)
 	maps += std::strncmp(bpf_map__name(m), "tld_", 4) == 0;
 	CHECK(maps == 2);
+	int exec_progs = 0;
+	bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj)
+	exec_progs += std::strcmp(bpf_program__name(prog), "tld_exec") == 0;
+	CHECK(exec_progs == 1);
 	REQUIRE(tld_map_register(bpf_map__fd(skel->maps.tld_data_map)) == 0);
 	auto *a = static_cast<std::uint64_t *>(tld_data(tld_create_key("linked.a", 8)));
 	auto *b = static_cast<std::uint64_t *>(tld_data(tld_create_key("linked.b", 8)));
