@@ -455,24 +455,17 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 		restart *s = load();	// a new instance: new programs, new key cache
 		round_no.send(static_cast<char>(i));
 		ready.receive();
-		union bpf_iter_link_info linfo = {};
-		linfo.task.pid = static_cast<__u32>(pid);
-		LIBBPF_OPTS(bpf_iter_attach_opts, iopts, .link_info = &linfo,
-			    .link_info_len = sizeof(linfo));
-		bpf_link *link = bpf_program__attach_iter(s->progs.read_writer, &iopts);
-		int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
-		char buf[64];
-		while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
-			;
-		if (fd >= 0)
-			close(fd);
-		bpf_link__destroy(link);
-		if (fd < 0)
-			failures.push_back("restart " + std::to_string(i) + ": iterator failed");
-		else if (s->bss->found != 1 || s->bss->value != 0x7e570000u + static_cast<unsigned>(i))
-			failures.push_back("restart " + std::to_string(i) + ": found " +
-					   std::to_string(s->bss->found) + ", value " +
-					   std::to_string(s->bss->value));
+		std::string f;
+		try {
+			tldtest::iterate_tasks(s->progs.read_writer, pid);
+			if (s->bss->found != 1 || s->bss->value != 0x7e570000u + static_cast<unsigned>(i))
+				f = "found " + std::to_string(s->bss->found) + ", value " +
+				    std::to_string(s->bss->value);
+		} catch (const std::exception &e) {
+			f = e.what();
+		}
+		if (!f.empty())
+			failures.push_back("restart " + std::to_string(i) + ": " + f);
 		restart__destroy(s);
 	}
 	round_no.close_write();

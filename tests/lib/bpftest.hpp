@@ -21,6 +21,7 @@
 #include <vector>
 
 struct bpf_object;
+struct bpf_program;
 
 namespace tldtest {
 
@@ -90,6 +91,11 @@ private:
 	int cfg_map_fd_ = -1;
 	int read_prog_fd_ = -1;
 };
+
+// Run the task iterator `prog` over the threads of process `pid` (every
+// task of the system when 0): what it wrote.  Throws when it cannot be
+// attached, created or read.
+std::vector<std::uint8_t> iterate_tasks(bpf_program *prog, pid_t pid);
 
 // The maps of tests/lib/odd_maps.bpf.c: layouts libtld must refuse.
 class odd_maps {
