@@ -3,8 +3,6 @@
 // are not task local data maps, closed and reused descriptors, too many maps.
 // Every function answers a documented errno, writes nothing to a refused map
 // and leaks no descriptor.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -2,8 +2,6 @@
 // runs in a process of its own (see meson.build): keys are per process.
 #include <bpf/bpf.h>
 #include <pthread.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <barrier>

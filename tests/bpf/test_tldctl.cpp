@@ -1,8 +1,6 @@
 // tldctl against live processes and maps.  TLDCTL and DUMP_TARGET name the
 // built programs, PYTHON3 and JSON_FLAT the JSON checker (see meson.build).
-#include <bpf/bpf.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
