@@ -3,8 +3,6 @@
 // are not task local data maps, closed and reused descriptors, too many maps.
 // Every function answers a documented errno, writes nothing to a refused map
 // and leaks no descriptor.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,10 +147,7 @@ TEST_CASE("tld_map_open of bpffs paths that are not task local data maps fails a
 	const int fds0 = tldtest::count_fds();
 	std::string dir = "/sys/fs/bpf/tld-bad-dir-" + std::to_string(getpid());
 	REQUIRE(mkdir(dir.c_str(), 0700) == 0);
-	struct rmdir_at_end {
-		std::string d;
-		~rmdir_at_end() { rmdir(d.c_str()); }
-	} cleanup{dir};
+	tldtest::removed_dir cleanup{dir, {}};
 	errno = 0;
 	int r = tld_map_open(dir.c_str());
 	INFO("a bpffs directory: " << r);

@@ -2,11 +2,8 @@
 // runs in a process of its own (see meson.build): keys are per process.
 #include <bpf/bpf.h>
 #include <pthread.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <barrier>
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
@@ -281,7 +278,7 @@ TEST_CASE("after tld_map_unregister BPF finds no element for any thread")
 	CHECK(second == -ENOENT);
 	CHECK(other_before == 1);
 	CHECK(other_after == 0);
-	CHECK(verify.read(defined_tlds).err == -61);	// -ENODATA from tld_object_init()
+	CHECK(verify.read(defined_tlds).err == -ENODATA);	// from tld_object_init()
 	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
 	// Local data keeps working without the map.
 	REQUIRE(tld_data(k_req) != nullptr);
@@ -300,7 +297,7 @@ TEST_CASE("tld_free deletes the element and the next lookup takes a fresh regist
 	REQUIRE(mismatch(verify.read(defined_tlds), v).empty());
 	tld_free();
 	CHECK_FALSE(tldtest::has_element(fd));
-	CHECK(verify.read(defined_tlds).err == -61);
+	CHECK(verify.read(defined_tlds).err == -ENODATA);
 	auto *p = static_cast<std::uint64_t *>(tld_get_data(fd, k_req));
 	REQUIRE(p != nullptr);
 	CHECK(*p == 0);	// a fresh block is zero-filled
@@ -428,7 +425,7 @@ TEST_CASE("a tld map object registers for its lifetime and follows moves")
 		CHECK(tldtest::has_element(verify.data_map_fd()));
 	}
 	CHECK_FALSE(tldtest::has_element(verify.data_map_fd()));
-	CHECK(verify.read(defined_tlds).err == -61);
+	CHECK(verify.read(defined_tlds).err == -ENODATA);
 
 	// From a pinned path, with a typed key and a scoped value read by BPF.
 	tldtest::pin pinned(verify.data_map_fd(), "cpp");
@@ -470,24 +467,12 @@ TEST_CASE("a thread with a pending cancellation takes its block without aborting
 {
 	reader verify(reader::verify);
 	REQUIRE(tld_map_register(verify.data_map_fd()) == 0);
-	static std::atomic<int> go{0};
-	static std::atomic<int> got{-1};
-	pthread_t t;
-	REQUIRE(pthread_create(&t, nullptr, [](void *) -> void * {
-			while (!go.load())
-				;	// not a cancellation point: the cancel stays pending
-			// The first lookup opens and closes a pidfd and updates the
-			// map; none of it may act on the pending cancellation.
-			got = tld_data(k_req) != nullptr;
-			pthread_testcancel();
-			return nullptr;
-		}, nullptr) == 0);
-	REQUIRE(pthread_cancel(t) == 0);
-	go = 1;
-	void *ret = nullptr;
-	REQUIRE(pthread_join(t, &ret) == 0);
-	CHECK(ret == PTHREAD_CANCELED);
-	CHECK(got == 1);
+	// The first lookup opens and closes a pidfd and updates the map; none
+	// of it may act on the pending cancellation.
+	auto c = tldtest::with_pending_cancel([] { return long{tld_data(k_req) != nullptr}; });
+	CHECK(c.cancelled);
+	CHECK(c.returned);
+	CHECK(c.result == 1);
 }
 
 // The verification program (and so the committed skeleton tldctl uses) is

@@ -6,7 +6,6 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
@@ -19,6 +18,8 @@
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
+#include "threads.hpp"
 #include "linked.skel.h"
 #include "literal.skel.h"
 #include "restart.skel.h"
@@ -133,14 +134,6 @@ struct channel {
 	}
 };
 
-int wait_exit(pid_t pid)
-{
-	int status = 0;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // A task that exec'd: what the probe reader's task iterator sees of it
 // (of the process's main thread only: a sanitizer may start threads of its
 // own in a forked child).
@@ -206,9 +199,8 @@ TEST_CASE("a consumer loads with 4 lookups in a row and 16 over 4 branches and a
 		else if (name != "tld_exec")
 			++loaded;
 	}
-	INFO((failures.empty() ? std::string() : failures.front()) << " (" << failures.size()
-								  << " programs failed)");
-	CHECK(failures.empty());
+	INFO(failures.size() << " programs failed");
+	REQUIRE_NO_FAILURES(failures);
 	CHECK(loaded == 2 * 61 + 1);
 }
 
@@ -313,7 +305,7 @@ TEST_CASE("after exec into another layout a warm key cache reads each name's own
 	REQUIRE(ready.receive() == 'R');
 	auto after = read_task(r, pid, exec_tlds);
 	go.close_write();
-	CHECK(wait_exit(pid) == 0);
+	CHECK(tldtest::wait_status(pid) == 0);
 	REQUIRE(after.size() == 1);
 	const std::uint64_t want[] = {10, 20, 30};
 	for (std::size_t i = 0; i < 3; ++i) {
@@ -336,28 +328,24 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 			if (!p || tld_thread_init())
 				_exit(1);
 			*p = 1;
-			if (forked) {
-				// The child registers through libtld's fork handler.
-				pid_t child = fork();
-				if (child < 0)
-					_exit(2);
-				if (child > 0)
-					_exit(wait_exit(child));
-			}
-			if (write(ready.fd[1], "R", 1) != 1)
-				_exit(4);
-			go.receive();
-			if (dup2(ready.fd[1], 3) < 0 || dup2(go.fd[0], 4) < 0)
-				_exit(5);
-			execl("/bin/sh", "sh", "-c", "printf R >&3; while read x <&4; do :; done",
-			      static_cast<char *>(nullptr));
-			_exit(6);
+			// Ready; at "go", exec a shell that says it runs.
+			auto exec_shell = [&] {
+				if (write(ready.fd[1], "R", 1) != 1)
+					return 4;
+				go.receive();
+				if (dup2(ready.fd[1], 3) < 0 || dup2(go.fd[0], 4) < 0)
+					return 5;
+				execl("/bin/sh", "sh", "-c", "printf R >&3; while read x <&4; do :; done",
+				      static_cast<char *>(nullptr));
+				return 6;
+			};
+			// Forked, the child registers through libtld's fork handler.
+			_exit(forked ? tldtest::in_child(exec_shell) : exec_shell());
 		}
 		REQUIRE(ready.receive() == 'R');
 		// The task to watch: the child, or the child's child.
 		pid_t task = pid;
 		if (forked) {
-			std::vector<tldtest::reading> seen;
 			for (int tries = 0; tries < 100 && task == pid; ++tries) {
 				// The grandchild is the other process with our pin's element.
 				std::string kids = "/proc/" + std::to_string(pid) + "/task/" +
@@ -382,10 +370,10 @@ TEST_CASE("after exec into an image without libtld and after fork and exec the t
 		auto after = read_task(r, task, {{"exec.a", 8}});
 		CHECK_FALSE(tldtest::has_element(r.data_map_fd(), task));
 		go.close_write();
-		CHECK(wait_exit(pid) == 0);
+		CHECK(tldtest::wait_status(pid) == 0);
 		REQUIRE(after.size() == 1);
 		CHECK_FALSE(after[0].has_elem);
-		CHECK(after[0].err == -61);
+		CHECK(after[0].err == -ENODATA);
 	}
 }
 
@@ -398,6 +386,11 @@ TEST_CASE("two objects that include the header link into one and both read throu
 	bpf_object__for_each_map(m, skel->obj)
 	maps += std::strncmp(bpf_map__name(m), "tld_", 4) == 0;
 	CHECK(maps == 2);
+	int exec_progs = 0;
+	bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj)
+	exec_progs += std::strcmp(bpf_program__name(prog), "tld_exec") == 0;
+	CHECK(exec_progs == 1);
 	REQUIRE(tld_map_register(bpf_map__fd(skel->maps.tld_data_map)) == 0);
 	auto *a = static_cast<std::uint64_t *>(tld_data(tld_create_key("linked.a", 8)));
 	auto *b = static_cast<std::uint64_t *>(tld_data(tld_create_key("linked.b", 8)));
@@ -462,28 +455,20 @@ TEST_CASE("a consumer that pins tld_data_map by name reads a writer that registe
 		restart *s = load();	// a new instance: new programs, new key cache
 		round_no.send(static_cast<char>(i));
 		ready.receive();
-		union bpf_iter_link_info linfo = {};
-		linfo.task.pid = static_cast<__u32>(pid);
-		LIBBPF_OPTS(bpf_iter_attach_opts, iopts, .link_info = &linfo,
-			    .link_info_len = sizeof(linfo));
-		bpf_link *link = bpf_program__attach_iter(s->progs.read_writer, &iopts);
-		int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
-		char buf[64];
-		while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
-			;
-		if (fd >= 0)
-			close(fd);
-		bpf_link__destroy(link);
-		if (fd < 0)
-			failures.push_back("restart " + std::to_string(i) + ": iterator failed");
-		else if (s->bss->found != 1 || s->bss->value != 0x7e570000u + static_cast<unsigned>(i))
-			failures.push_back("restart " + std::to_string(i) + ": found " +
-					   std::to_string(s->bss->found) + ", value " +
-					   std::to_string(s->bss->value));
+		std::string f;
+		try {
+			tldtest::iterate_tasks(s->progs.read_writer, pid);
+			if (s->bss->found != 1 || s->bss->value != 0x7e570000u + static_cast<unsigned>(i))
+				f = "found " + std::to_string(s->bss->found) + ", value " +
+				    std::to_string(s->bss->value);
+		} catch (const std::exception &e) {
+			f = e.what();
+		}
+		if (!f.empty())
+			failures.push_back("restart " + std::to_string(i) + ": " + f);
 		restart__destroy(s);
 	}
 	round_no.close_write();
-	CHECK(wait_exit(pid) == 0);
-	INFO((failures.empty() ? std::string() : failures.front()));
-	CHECK(failures.empty());
+	CHECK(tldtest::wait_status(pid) == 0);
+	REQUIRE_NO_FAILURES(failures);
 }

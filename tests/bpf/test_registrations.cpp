@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,65 +21,26 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <string>
 #include <vector>
 
 #include "bpftest.hpp"
+#include "child.hpp"
+#include "threads.hpp"
 #include "tld/tld.h"
 #include "tld/tld.hpp"
 
 using tldtest::bytes_of;
 using tldtest::reader;
+using tldtest::with_pending_cancel;
 
 namespace {
 
 TLD_DEFINE_KEY(k_value, "reg.value", sizeof(std::uint64_t));
-
-// Run `call` in a new thread that has a deferred cancellation pending when
-// it calls: the call must complete (its result is returned) and the thread
-// must be cancelled at the next cancellation point after it.
-struct cancelled_call {
-	bool cancelled = false;
-	bool returned = false;
-	long result = 0;
-};
-
-cancelled_call with_pending_cancel(std::function<long()> call)
-{
-	struct ctx {
-		std::function<long()> call;
-		std::atomic<int> go{0};
-		std::atomic<bool> returned{false};
-		std::atomic<long> result{0};
-	} c;
-	c.call = std::move(call);
-	pthread_t t;
-	if (pthread_create(&t, nullptr, [](void *arg) -> void * {
-		    auto *c = static_cast<ctx *>(arg);
-		    while (!c->go.load())
-			    ;	// not a cancellation point: the cancel stays pending
-		    c->result = c->call();
-		    c->returned = true;
-		    pthread_testcancel();
-		    return nullptr;
-	    }, &c))
-		throw std::runtime_error("pthread_create");
-	pthread_cancel(t);
-	c.go = 1;
-	void *ret = nullptr;
-	pthread_join(t, &ret);
-	return {ret == PTHREAD_CANCELED, c.returned.load(), c.result.load()};
-}
-
-int wait_exit(pid_t pid)
-{
-	int status = 0;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 } // namespace
 
@@ -118,15 +78,12 @@ TEST_CASE("a thread with a pending cancellation completes every libtld call and 
 		}
 	}
 	// The first tld_data() of a process with TLD_MAP set opens the pin.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	INFO("tld_data (first, TLD_MAP set) in a fresh process");
+	CHECK(tldtest::in_child([&] {
 		setenv("TLD_MAP", pinned.path.c_str(), 1);
 		auto c = with_pending_cancel([] { return long{tld_data(k_value) != nullptr}; });
-		_exit(c.returned && c.cancelled && c.result == 1 ? 0 : 1);
-	}
-	INFO("tld_data (first, TLD_MAP set) in a fresh process");
-	CHECK(wait_exit(pid) == 0);
+		return c.returned && c.cancelled && c.result == 1 ? 0 : 1;
+	}) == 0);
 }
 
 namespace {
@@ -334,7 +291,7 @@ TEST_CASE("a registration of one owner is not removed by another owner's unregis
 	CHECK(seen());
 	REQUIRE(tld_map_unregister(fd) == 0);	// A's own: the last one
 	CHECK_FALSE(tldtest::has_element(fd));
-	CHECK(r.read({{"reg.value", 8}}).err == -61);
+	CHECK(r.read({{"reg.value", 8}}).err == -ENODATA);
 	CHECK(tld_map_unregister(fd) == -ENOENT);
 }
 
@@ -344,13 +301,11 @@ TEST_CASE("TLD_MAP's registration is removed by no tld_map_unregister and by tld
 	const int fd = r.data_map_fd();
 	tldtest::pin pinned(fd, "owners-env");
 	// A fresh process: TLD_MAP is read at the first use of libtld.
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
+	CHECK(tldtest::in_child([&] {
 		setenv("TLD_MAP", pinned.path.c_str(), 1);
 		auto *q = static_cast<std::uint64_t *>(tld_data(k_value));
 		if (!q)
-			_exit(1);
+			return 1;
 		*q = 0x0b;
 		int rc = 0;
 		if (tld_map_register(fd) || tld_map_unregister(fd))	// another owner
@@ -361,9 +316,8 @@ TEST_CASE("TLD_MAP's registration is removed by no tld_map_unregister and by tld
 			rc |= 8;
 		if (tld_map_unregister_path(pinned.path.c_str()) || tldtest::has_element(fd))
 			rc |= 16;
-		_exit(rc);
-	}
-	CHECK(wait_exit(pid) == 0);
+		return rc;
+	}) == 0);
 }
 
 namespace {
@@ -439,14 +393,16 @@ bool map_gone(__u32 id)
 
 TEST_CASE("a writer registered by path follows 20 restarts of its consumer and lets every old map go")
 {
-	const std::string path = "/sys/fs/bpf/tld-test-follow-" + std::to_string(getpid());
-	unlink(path.c_str());
-	struct unpin {
-		std::string p;
-		~unpin() { unlink(p.c_str()); }
-	} gone{path};
-	auto consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	std::unique_ptr<reader> consumer;
+	std::optional<tldtest::pin> pinned;
+	// The consumer (re)starts with a new map at the same pin.
+	auto start_consumer = [&] {
+		pinned.reset();
+		consumer = std::make_unique<reader>(reader::probe);
+		pinned.emplace(consumer->data_map_fd(), "follow");
+	};
+	start_consumer();
+	const std::string path = pinned->path;
 	int fd = tld_map_open(path.c_str());
 	REQUIRE(fd >= 0);
 	close(fd);
@@ -456,11 +412,8 @@ TEST_CASE("a writer registered by path follows 20 restarts of its consumer and l
 	const int fds0 = tldtest::count_fds();
 	std::vector<std::string> failures;
 	for (int i = 0; i < 20; ++i) {
-		// The consumer restarts with a new map at the same pin.
 		const __u32 old_id = map_id(consumer->data_map_fd());
-		unlink(path.c_str());
-		consumer = std::make_unique<reader>(reader::probe);
-		REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+		start_consumer();
 		const int err = tld_thread_init();	// where libtld looks again
 		std::string f = w.check(*consumer);
 		if (err)
@@ -472,21 +425,17 @@ TEST_CASE("a writer registered by path follows 20 restarts of its consumer and l
 		if (!f.empty())
 			failures.push_back("restart " + std::to_string(i + 1) + ": " + f);
 	}
-	INFO((failures.empty() ? std::string() : failures.front()) << " (" << failures.size() << ")");
-	CHECK(failures.empty());
+	INFO(failures.size() << " restarts failed");
+	REQUIRE_NO_FAILURES(failures);
 
 	// Opening the path again looks at once, too; a new thread looks when a
 	// second has passed since the last look.
-	unlink(path.c_str());
-	consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	start_consumer();
 	fd = tld_map_open(path.c_str());
 	REQUIRE(fd >= 0);
 	close(fd);
 	CHECK(w.check(*consumer) == "");
-	unlink(path.c_str());
-	consumer = std::make_unique<reader>(reader::probe);
-	REQUIRE(bpf_obj_pin(consumer->data_map_fd(), path.c_str()) == 0);
+	start_consumer();
 	sleep(1);
 	std::thread([] { tld_data(k_value); }).join();
 	CHECK(w.check(*consumer) == "");
@@ -607,7 +556,9 @@ std::string stderr_of_failures(const tldtest::odd_maps &odd, const char *tld_log
 	for (ssize_t n; (n = read(p[0], buf, sizeof(buf))) > 0;)
 		out.append(buf, static_cast<std::size_t>(n));
 	close(p[0]);
-	wait_exit(pid);
+	if (const int st = tldtest::wait_status(pid); st != 0)
+		throw std::runtime_error("the child that failed to register ended with " +
+					 std::to_string(st));
 	return out;
 }
 
@@ -699,7 +650,7 @@ TEST_CASE("after a registered process exits no task has an element in the map")
 	REQUIRE(write(down[1], "G", 1) == 1);
 	close(up[0]);
 	close(down[1]);
-	CHECK(wait_exit(pid) == 0);
+	CHECK(tldtest::wait_status(pid) == 0);
 	int left = 0;
 	for (int i = 0; i < 100 && (left = with_element()) != 0; ++i)
 		usleep(10000);	// tasks are freed after an RCU grace period
@@ -758,26 +709,21 @@ TEST_CASE("tld_get_data and tld_data of a thread registered in 8 maps through 24
 	} close_dups{fds};
 	for (std::size_t i = 0; i < fds.size(); ++i)
 		REQUIRE((i % 3 == 2 ? fds[i] >= 100 : fds[i] >= 0 && fds[i] < 64));
-	std::string failure;
-	std::thread([&] {
+	CHECK(tldtest::in_thread([&]() -> std::string {
 		auto *p = static_cast<std::uint64_t *>(tld_data(k_value));
 		for (int fd : fds)
 			if (tld_get_data(fd, k_value) != p)
-				failure = "tld_get_data() did not register the thread";
-		if (!failure.empty())
-			return;
-		if (!deny_slow_path_syscalls()) {
-			failure = "the seccomp filter could not be set";
-			return;
-		}
-		for (std::size_t i = 0; i < 2000 && failure.empty(); ++i) {
+				return "tld_get_data() did not register the thread";
+		if (!deny_slow_path_syscalls())
+			return "the seccomp filter could not be set";
+		for (std::size_t i = 0; i < 2000; ++i) {
 			const int fd = fds[i * 7 % fds.size()];
 			if (tld_get_data(fd, k_value) != p || tld_data(k_value) != p)
-				failure = "a call with descriptor " + std::to_string(fd) +
-					  " went to the kernel (" + std::to_string(errno) + ")";
+				return "a call with descriptor " + std::to_string(fd) +
+				       " went to the kernel (" + std::to_string(errno) + ")";
 		}
-	}).join();
-	CHECK(failure == "");
+		return {};
+	}) == "");
 }
 
 TEST_CASE("a descriptor number passed to tld_map_register is checked again by every thread that remembered it")

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,7 @@ using tldtest::in_thread;
 namespace {
 
 using fault_set_fn = int (*)(const char *, int, long, long, unsigned long);
+using fault_hits_fn = long (*)(const char *);
 
 // tld_fault_set() of the preloaded shim.
 fault_set_fn shim_fault_set()
@@ -39,6 +41,15 @@ fault_set_fn shim_fault_set()
 	if (!set)
 		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
 	return set;
+}
+
+// tld_fault_hits() of the preloaded shim.
+fault_hits_fn shim_fault_hits()
+{
+	auto hits = reinterpret_cast<fault_hits_fn>(dlsym(RTLD_DEFAULT, "tld_fault_hits"));
+	if (!hits)
+		throw std::runtime_error("the fault shim is not preloaded (LD_PRELOAD)");
+	return hits;
 }
 
 // A fault of the preloaded shim, off again when the guard goes away.
@@ -407,9 +418,7 @@ TEST_CASE("with no map registered no pidfd_open is made and tld_thread_init cann
 			return "tld_get_data(-1) errno " + errstr(errno);
 		return {};
 	}) == "");
-	auto hits = reinterpret_cast<long (*)(const char *)>(dlsym(RTLD_DEFAULT, "tld_fault_hits"));
-	REQUIRE(hits != nullptr);
-	CHECK(hits("pidfd_open") == 0);
+	CHECK(shim_fault_hits()("pidfd_open") == 0);
 }
 
 namespace {
@@ -459,9 +468,7 @@ TEST_CASE("a lookup in the last destructor round gets a block without pidfd_open
 	const auto distinct = std::unique(g_late_pages.begin(), g_late_pages.end()) - g_late_pages.begin();
 	INFO(distinct << " distinct pages for " << threads << " late blocks");
 	CHECK(distinct <= 4);
-	auto hits = reinterpret_cast<long (*)(const char *)>(dlsym(RTLD_DEFAULT, "tld_fault_hits"));
-	REQUIRE(hits != nullptr);
-	CHECK(hits("pidfd_open") == 0);
+	CHECK(shim_fault_hits()("pidfd_open") == 0);
 }
 
 TEST_CASE("a failed mmap of the metadata page is -ENOMEM and a retry succeeds")

@@ -182,39 +182,8 @@ std::vector<reading> reader::read_process(pid_t pid, const std::vector<spec> &tl
 	__u32 zero = 0;
 	if (bpf_map_update_elem(cfg_map_fd_, &zero, cfg.get(), BPF_ANY))
 		throw std::runtime_error(std::string("iterator request: ") + std::strerror(errno));
-	union bpf_iter_link_info linfo;
-	std::memset(&linfo, 0, sizeof(linfo));
-	linfo.task.pid = static_cast<__u32>(pid);
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
-		    .link_info_len = sizeof(linfo));
-	bpf_link *link = bpf_program__attach_iter(static_cast<bpf_program *>(iter_prog_), &opts);
-	if (!link)
-		throw std::runtime_error(std::string("attaching the task iterator: ") +
-					 std::strerror(errno));
-	int fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		int e = errno;
-		bpf_link__destroy(link);
-		throw std::runtime_error(std::string("bpf_iter_create: ") + std::strerror(e));
-	}
-	std::vector<std::uint8_t> buf;
-	std::vector<std::uint8_t> chunk(1 << 16);
-	for (;;) {
-		ssize_t n = ::read(fd, chunk.data(), chunk.size());
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			bpf_link__destroy(link);
-			throw std::runtime_error(std::string("reading the iterator: ") + std::strerror(e));
-		}
-		if (n == 0)
-			break;
-		buf.insert(buf.end(), chunk.begin(), chunk.begin() + n);
-	}
-	close(fd);
-	bpf_link__destroy(link);
+	const std::vector<std::uint8_t> buf =
+		iterate_tasks(static_cast<bpf_program *>(iter_prog_), pid);
 	const std::size_t rec = tlds.empty() ? PROBE_HEAD_BYTES : sizeof(probe_req);
 	if (buf.size() % rec)
 		throw std::runtime_error("iterator output of " + std::to_string(buf.size()) +
@@ -249,6 +218,40 @@ void reader::attach_exec()
 	if (!link)
 		throw std::runtime_error(std::string("attaching tld_exec: ") + std::strerror(errno));
 	exec_link_ = link;
+}
+
+std::vector<std::uint8_t> iterate_tasks(bpf_program *prog, pid_t pid)
+{
+	union bpf_iter_link_info linfo;
+	std::memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = static_cast<__u32>(pid);
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	std::unique_ptr<bpf_link, int (*)(bpf_link *)> link(bpf_program__attach_iter(prog, &opts),
+							     bpf_link__destroy);
+	if (!link)
+		throw std::runtime_error(std::string("attaching the task iterator: ") +
+					 std::strerror(errno));
+	const int fd = bpf_iter_create(bpf_link__fd(link.get()));
+	if (fd < 0)
+		throw std::runtime_error(std::string("bpf_iter_create: ") + std::strerror(errno));
+	std::vector<std::uint8_t> buf;
+	std::vector<std::uint8_t> chunk(1 << 16);
+	for (;;) {
+		const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			const int e = errno;
+			close(fd);
+			throw std::runtime_error(std::string("reading the iterator: ") + std::strerror(e));
+		}
+		if (n == 0)
+			break;
+		buf.insert(buf.end(), chunk.begin(), chunk.begin() + n);
+	}
+	close(fd);
+	return buf;
 }
 
 odd_maps::odd_maps()
@@ -299,12 +302,6 @@ void pin::set(mode_t mode, uid_t uid, gid_t gid) const
 {
 	if (chown(path.c_str(), uid, gid) || chmod(path.c_str(), mode))
 		throw std::runtime_error("chmod/chown " + path + ": " + std::strerror(errno));
-}
-
-std::vector<std::uint8_t> bytes_at(const void *p, std::size_t n)
-{
-	auto b = static_cast<const std::uint8_t *>(p);
-	return {b, b + n};
 }
 
 pid_t gettid_() { return static_cast<pid_t>(syscall(SYS_gettid)); }
@@ -361,17 +358,12 @@ long rss_kib()
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-void cannot_run(const std::string &why)
-{
-	skip_or_fail("BPF test cannot run here: " + why);
-}
-
 void require_bpf()
 {
 	try {
 		reader r(reader::verify);
 	} catch (const std::exception &e) {
-		cannot_run(e.what());
+		skip_or_fail(std::string("BPF test cannot run here: ") + e.what());
 	}
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 struct bpf_object;
+struct bpf_program;
 
 namespace tldtest {
 
@@ -91,6 +92,11 @@ private:
 	int read_prog_fd_ = -1;
 };
 
+// Run the task iterator `prog` over the threads of process `pid` (every
+// task of the system when 0): what it wrote.  Throws when it cannot be
+// attached, created or read.
+std::vector<std::uint8_t> iterate_tasks(bpf_program *prog, pid_t pid);
+
 // The maps of tests/lib/odd_maps.bpf.c: layouts libtld must refuse.
 class odd_maps {
 public:
@@ -132,13 +138,12 @@ struct removed_dir {
 	~removed_dir();
 };
 
-// The bytes of a value, or of memory, as a vector, for comparisons.
+// The bytes of a value as a vector, for comparisons.
 template <typename T> std::vector<std::uint8_t> bytes_of(const T &v)
 {
 	auto p = reinterpret_cast<const std::uint8_t *>(&v);
 	return {p, p + sizeof(T)};
 }
-std::vector<std::uint8_t> bytes_at(const void *p, std::size_t n);
 
 // Thread id of the caller.
 pid_t gettid_();
@@ -161,11 +166,8 @@ void hold_reserve();
 // Resident set size of this process in KiB.
 long rss_kib();
 
-// When BPF cannot be used here: exit 77 (skip), or 1 when CI is set in the
-// environment (a skip there would hide that nothing was tested).  Prints why.
-[[noreturn]] void cannot_run(const std::string &why);
-
-// Load a reader once to see whether BPF works here; cannot_run() if not.
+// Load a reader once to see whether BPF works here; if not, skip or fail
+// by the rule of skip.hpp (tldtest::skip_or_fail()).
 void require_bpf();
 
 } // namespace tldtest

@@ -11,9 +11,23 @@
 
 namespace tldtest {
 
-// Run `body` in a forked child, whose exit status is what `body` returns;
-// that status, 128 + the signal that killed the child, or -errno when
-// fork() failed.
+// Wait for the child `pid` to end: its exit status, 128 + the signal that
+// killed it, or -errno when waitpid() failed.
+inline int wait_status(pid_t pid)
+{
+	int st = 0;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {
+	}
+	if (r < 0)
+		return -errno;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+// Run `body` in a forked child, whose exit status is what `body` returns:
+// what wait_status() says of the child, or -errno when fork() failed.
 template <typename F> int in_child(F body)
 {
 	std::fflush(nullptr);
@@ -22,12 +36,7 @@ template <typename F> int in_child(F body)
 		return -errno;
 	if (pid == 0)
 		_exit(body());
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return wait_status(pid);
 }
 
 } // namespace tldtest

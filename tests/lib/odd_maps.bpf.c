@@ -9,46 +9,26 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
+#include <tld/tld_layout.h>
 
 #define __uptr __attribute__((btf_type_tag("uptr")))
 
-struct c_slot {
-	char name[62];
-	__u16 size;
-};
+/*
+ * Each wrong shape below differs from version 1 in one part; the parts it
+ * shares are the real types of <tld/tld_layout.h>.
+ */
 
+/* Variant C: an 8-bit count and the slots at offset 64. */
 struct c_meta {
 	__u8 cnt;
 	__u16 size;
 	__u32 unused;
-	struct c_slot metadata[63] __attribute__((aligned(64)));
-};
-
-struct c_page {
-	__u64 start;
-	char data[4096 - 8];
+	struct tld_metadata metadata[63] __attribute__((aligned(64)));
 };
 
 struct c_value {
-	struct c_page __uptr *data;
+	struct tld_data_u __uptr *data;
 	struct c_meta __uptr *meta;
-};
-
-/* The version 1 page types, for the wrong shapes below. */
-struct v1_slot {
-	char name[62];
-	__u16 size;
-};
-
-struct v1_meta {
-	__u16 cnt;
-	__u16 size;
-	struct v1_slot metadata[63];
-};
-
-struct v1_page {
-	__u64 start;
-	char data[4096 - 8];
 };
 
 /* Slots of 32 bytes: a 30-byte name, the size. */
@@ -62,17 +42,17 @@ struct small_slot_meta {
 	struct small_slot metadata[63];
 };
 struct small_slot_value {
-	struct v1_page __uptr *data;
+	struct tld_data_u __uptr *data;
 	struct small_slot_meta __uptr *meta;
 };
 
 /* A 32-bit count in place of the count and the size. */
 struct count32_meta {
 	__u32 cnt;
-	struct v1_slot metadata[63];
+	struct tld_metadata metadata[63];
 };
 struct count32_value {
-	struct v1_page __uptr *data;
+	struct tld_data_u __uptr *data;
 	struct count32_meta __uptr *meta;
 };
 
@@ -83,7 +63,7 @@ struct short_page {
 };
 struct short_page_value {
 	struct short_page __uptr *data;
-	struct v1_meta __uptr *meta;
+	struct tld_meta_u __uptr *meta;
 };
 
 /* No slot array: the names and sizes as one blob. */
@@ -93,14 +73,14 @@ struct blob_meta {
 	char blob[63 * 64];
 };
 struct blob_value {
-	struct v1_page __uptr *data;
+	struct tld_data_u __uptr *data;
 	struct blob_meta __uptr *meta;
 };
 
 /* The metadata page first, the thread's page second. */
 struct swapped_value {
-	struct v1_meta __uptr *meta;
-	struct v1_page __uptr *data;
+	struct tld_meta_u __uptr *meta;
+	struct tld_data_u __uptr *data;
 };
 
 #define ODD_TASK_MAP(name, vtype)                                              \
@@ -114,14 +94,13 @@ struct swapped_value {
 /* By value, so that clang emits the pointed-to types in full (a UPTR to a
  * forward declaration is refused for a reason of its own). */
 struct complete_types {
-	struct v1_page a[0];
-	struct v1_meta b[0];
+	struct tld_data_u a[0];
+	struct tld_meta_u b[0];
 	struct small_slot_meta c[0];
 	struct count32_meta d[0];
 	struct short_page e[0];
 	struct blob_meta f[0];
-	struct c_page g[0];
-	struct c_meta h[0];
+	struct c_meta g[0];
 };
 
 /* Never called: its BTF prototype carries struct complete_types. */

@@ -2,7 +2,14 @@
 // thread, so a body returns a failure text ("" when it passed).
 #pragma once
 
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +51,50 @@ template <typename F> std::vector<std::string> on_threads(int n, F body)
 		if (!failures[i].empty())
 			out.push_back("thread " + std::to_string(i) + ": " + failures[i]);
 	return out;
+}
+
+// What with_pending_cancel() saw of its thread.
+struct cancelled_call {
+	bool cancelled = false;		// the thread ended cancelled
+	bool returned = false;		// `call` returned
+	long result = 0;		// what it returned
+};
+
+// Run `call` in a new thread that has a deferred cancellation pending when
+// it calls: the call must complete (its result is returned) and the thread
+// must be cancelled at the next cancellation point after it.  Throws when
+// the thread cannot be created or cancelled.
+inline cancelled_call with_pending_cancel(std::function<long()> call)
+{
+	struct ctx {
+		std::function<long()> call;
+		std::atomic<int> go{0};
+		std::atomic<bool> returned{false};
+		std::atomic<long> result{0};
+	} c;
+	c.call = std::move(call);
+	pthread_t t;
+	if (int err = pthread_create(&t, nullptr, [](void *arg) -> void * {
+		    auto *c = static_cast<ctx *>(arg);
+		    while (!c->go.load())
+			    ;	// not a cancellation point: the cancel stays pending
+		    c->result = c->call();
+		    c->returned = true;
+		    pthread_testcancel();
+		    return nullptr;
+	    }, &c))
+		throw std::runtime_error("pthread_create: " + std::to_string(err));
+	const int cancel_err = pthread_cancel(t);
+	c.go = 1;
+	void *ret = nullptr;
+	if (int err = pthread_join(t, &ret)) {
+		// The thread may still use `c`: nothing can go on.
+		std::fprintf(stderr, "pthread_join: %d\n", err);
+		std::abort();
+	}
+	if (cancel_err)
+		throw std::runtime_error("pthread_cancel: " + std::to_string(cancel_err));
+	return {ret == PTHREAD_CANCELED, c.returned.load(), c.result.load()};
 }
 
 } // namespace tldtest

@@ -104,8 +104,7 @@ TEST_CASE("the inline tld_data reads the library's state of the thread and agree
 		// The first call went to the library and told this object where
 		// the library keeps the thread's state.
 		REQUIRE(tld_priv_off != 0);
-		const auto *t = reinterpret_cast<const tld_priv_thread *>(
-			static_cast<char *>(__builtin_thread_pointer()) + tld_priv_off);
+		const auto *t = TLD_PRIV_THREAD(tld_priv_off);
 		CHECK(t->data + a.off == reinterpret_cast<char *>(pa));
 		for (int i = 0; i < 3; ++i) {
 			CHECK(tld_data(a) == lib(a));

@@ -1,7 +1,7 @@
 // Small helpers shared by the unit tests.
 //
 // Every process has one metadata page with at most 63 keys, so the unit
-// tests run each Catch2 TEST_CASE in a process of its own (see meson.build).
+// tests run each Catch2 TEST_CASE in a process of its own (see tests/meson.build).
 #pragma once
 
 #include <tld/tld.h>
@@ -24,8 +24,8 @@ namespace tldtest {
 
 inline std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
-// Bytes a thread's data area can hold: the page minus the 8-byte header.
-inline std::size_t data_capacity() { return page_size() - 8; }
+// Bytes a thread's data area can hold: the page minus the header.
+inline std::size_t data_capacity() { return page_size() - TLD_LAYOUT_DATA_START; }
 
 // Text for a (negative or positive) errno, for assertion messages.
 inline std::string err_name(int e)
@@ -61,7 +61,8 @@ inline std::string key_str(tld_key_t k)
 // the key at offset `off`.
 inline std::uintptr_t block_page(const void *p, int off)
 {
-	return reinterpret_cast<std::uintptr_t>(p) - static_cast<std::uintptr_t>(off) - 8;
+	return reinterpret_cast<std::uintptr_t>(p) - static_cast<std::uintptr_t>(off) -
+	       TLD_LAYOUT_DATA_START;
 }
 
 // For code that runs in a child process: print a failure to stderr and
