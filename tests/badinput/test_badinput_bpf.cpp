@@ -16,10 +16,6 @@
 #include "bpftest.hpp"
 #include "tld/tld.h"
 
-namespace {
-
-} // namespace
-
 TEST_CASE("descriptors of maps of the wrong type or layout and of other BPF objects are refused and nothing is written")
 {
 	tldtest::odd_maps o;
