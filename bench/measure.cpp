@@ -18,6 +18,7 @@
 #include "pidfd.hpp"
 #include "kernels.hpp"
 #include "tld_bench.skel.h"
+#include "verified.hpp"
 
 namespace bench {
 namespace {
@@ -179,7 +180,6 @@ void measure_threads(samples &s)
 		die("tld_map_register: %s", std::strerror(-err));
 }
 
-
 // Instructions the verifier processed for each program of bench_sites
 // (1, 4, 16 and 64 lookup sites; tld.bpf.h and the reference; built without
 // tld_exec), each loaded alone.  Deterministic for one kernel and object:
@@ -188,31 +188,16 @@ void measure_verifier(samples &s)
 {
 	std::size_t size = 0;
 	const void *elf = bench_sites__elf_bytes(&size);
-	std::vector<std::string> names;
-	if (bpf_object *o = bpf_object__open_mem(elf, size, nullptr)) {
-		bpf_program *p;
-		bpf_object__for_each_program(p, o)
-		names.push_back(bpf_program__name(p));
-		bpf_object__close(o);
-	}
+	auto open = [elf, size] { return bpf_object__open_mem(elf, size, nullptr); };
+	const auto names = tldtest::program_names(open);
+	if (names.empty())
+		die("opening bench_sites: %s", std::strerror(errno));
 	for (const auto &name : names) {
-		bpf_object *o = bpf_object__open_mem(elf, size, nullptr);
-		if (!o)
-			die("opening bench_sites: %s", std::strerror(errno));
-		bpf_program *p;
-		bpf_object__for_each_program(p, o)
-		bpf_program__set_autoload(p, name == bpf_program__name(p));
-		if (bpf_object__load(o))
-			die("loading %s: %s", name.c_str(), std::strerror(errno));
-		bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		p = bpf_object__find_program_by_name(o, name.c_str());
-		if (bpf_prog_get_info_by_fd(bpf_program__fd(p), &info, &len))
-			die("prog info %s: %s", name.c_str(), std::strerror(errno));
-		s["verifier_" + name].push_back(info.verified_insns);
-		bpf_object__close(o);
+		const tldtest::verified r = tldtest::verify_one(open, name);
+		if (!r.ok)
+			die("loading %s: %s", name.c_str(), r.why.c_str());
+		s["verifier_" + name].push_back(r.insns);
 	}
 }
-
 
 } // namespace bench

@@ -20,6 +20,7 @@
 #include "bpftest.hpp"
 #include "child.hpp"
 #include "threads.hpp"
+#include "verified.hpp"
 #include "linked.skel.h"
 #include "literal.skel.h"
 #include "restart.skel.h"
@@ -39,65 +40,10 @@ const char *env_path(const char *var)
 	return p;
 }
 
-// Load one program of the object file `path` (the others not loaded): the
-// instructions the verifier processed, or a failure text.
-struct load_result {
-	bool ok = false;
-	unsigned verified = 0;
-	std::string why;
-};
-
-load_result load_one(const char *path, const std::string &prog_name)
+// The object file `path`, opened anew for each count of verify_one().
+auto object_file(const char *path)
 {
-	static std::vector<char> log(1 << 20);
-	load_result r;
-	bpf_object *obj = bpf_object__open_file(path, nullptr);
-	if (!obj) {
-		r.why = std::string("open: ") + std::strerror(errno);
-		return r;
-	}
-	bpf_program *prog;
-	bpf_object__for_each_program(prog, obj)
-	{
-		const bool mine = prog_name == bpf_program__name(prog);
-		bpf_program__set_autoload(prog, mine);
-		if (mine) {
-			log[0] = '\0';
-			bpf_program__set_log_buf(prog, log.data(), log.size());
-			bpf_program__set_log_level(prog, 1);
-		}
-	}
-	if (int err = bpf_object__load(obj)) {
-		std::string text(log.data());
-		// The verifier's last lines say why.
-		std::size_t at = text.size() > 400 ? text.size() - 400 : 0;
-		r.why = "load: " + std::string(std::strerror(-err)) + ": ..." + text.substr(at);
-	} else {
-		bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		prog = bpf_object__find_program_by_name(obj, prog_name.c_str());
-		if (bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
-			r.ok = true;
-			r.verified = info.verified_insns;
-		} else {
-			r.why = std::string("prog info: ") + std::strerror(errno);
-		}
-	}
-	bpf_object__close(obj);
-	return r;
-}
-
-std::vector<std::string> program_names(const char *path)
-{
-	std::vector<std::string> out;
-	bpf_object *obj = bpf_object__open_file(path, nullptr);
-	if (!obj)
-		throw std::runtime_error(std::string("opening ") + path);
-	bpf_program *prog;
-	bpf_object__for_each_program(prog, obj)
-	out.push_back(bpf_program__name(prog));
-	bpf_object__close(obj);
-	return out;
+	return [path] { return bpf_object__open_file(path, nullptr); };
 }
 
 // A pipe whose ends close with the object.
@@ -190,10 +136,12 @@ TEST_CASE("a consumer loads with 4 lookups in a row and 16 over 4 branches and a
 	const char *path = env_path("TLD_SCALE_OBJ");
 	std::vector<std::string> failures;
 	int loaded = 0;
-	for (const auto &name : program_names(path)) {
+	const auto names = tldtest::program_names(object_file(path));
+	REQUIRE(!names.empty());
+	for (const auto &name : names) {
 		if (name.rfind("sites_", 0) == 0)
 			continue;	// the next case
-		auto r = load_one(path, name);
+		auto r = tldtest::verify_one(object_file(path), name);
 		if (!r.ok)
 			failures.push_back(name + ": " + r.why);
 		else if (name != "tld_exec")
@@ -209,11 +157,11 @@ TEST_CASE("sixteen lookup sites verify in at most 60000 instructions and sixty-f
 	const char *path = env_path("TLD_SCALE_OBJ");
 	for (auto [sites, limit] : {std::pair{1, 0u}, std::pair{4, 0u}, std::pair{16, 60000u},
 				    std::pair{64, 120000u}}) {
-		auto r = load_one(path, "sites_" + std::to_string(sites));
-		INFO(sites << " sites: " << (r.ok ? std::to_string(r.verified) + " instructions" : r.why));
+		auto r = tldtest::verify_one(object_file(path), "sites_" + std::to_string(sites));
+		INFO(sites << " sites: " << (r.ok ? std::to_string(r.insns) + " instructions" : r.why));
 		REQUIRE(r.ok);
 		if (limit)
-			CHECK(r.verified <= limit);
+			CHECK(r.insns <= limit);
 	}
 }
 
