@@ -22,9 +22,6 @@
 
 #define __uptr __attribute__((btf_type_tag("uptr")))
 
-_Static_assert(sizeof(struct tld_meta_u) == TLD_DUMP_META_BYTES, "metadata page size");
-_Static_assert(sizeof(struct tld_data_u) == TLD_DUMP_DATA_BYTES, "data page size");
-
 /* The map values of the two layouts tldctl reads. */
 struct tld_dump_value_v1 {
 	struct tld_data_u __uptr *data;
