@@ -30,8 +30,7 @@ struct tld_dump_head {
 	__u32 start;			/* variant B: `start` of the map value; v1: 0 */
 	__u32 has_meta;			/* the meta UPTR is set (dump: the page follows) */
 	__u32 has_data;			/* the data UPTR is set (dump: the page follows) */
-	__u32 count;			/* TLDs: the count's low byte, at most 63; 0 without meta */
-	__u32 count_byte;		/* the count's low byte as read */
+	__u32 count_byte;		/* the count's low byte as read; 0 without meta */
 	char comm[16];			/* the thread's name */
 	char leader_comm[16];		/* the name of its process's leader thread */
 };

@@ -2,6 +2,7 @@
 // built programs, PYTHON3 and JSON_FLAT the JSON checker (see meson.build).
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,12 +10,18 @@
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bpftest.hpp"
+
+extern "C" {
+#include "tld/tld_layout.h"
+}
 
 namespace {
 
@@ -120,6 +127,54 @@ int index_of(const flat &f, const std::string &array, const std::string &field,
 }
 
 std::string num(long long v) { return "number " + std::to_string(v); }
+
+// Pages this test writes itself, not through libtld, with whatever a test
+// puts in them: slot 0 holds "hand.a" (4 bytes, value 7), the count is 1.
+struct hand_written {
+	static constexpr std::size_t page = sizeof(tld_data_u);
+	tld_meta_u *meta;
+	tld_data_u *data;
+	hand_written()
+	{
+		void *m = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *d = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		REQUIRE(m != MAP_FAILED);
+		REQUIRE(d != MAP_FAILED);
+		meta = static_cast<tld_meta_u *>(m);
+		data = static_cast<tld_data_u *>(d);
+		data->start = TLD_LAYOUT_DATA_START;
+		std::strcpy(meta->metadata[0].name, "hand.a");
+		meta->metadata[0].size = 4;
+		std::uint32_t v = 7;
+		std::memcpy(data->data, &v, sizeof(v));
+		meta->cnt = 1;
+	}
+	~hand_written()
+	{
+		munmap(meta, page);
+		munmap(data, page);
+	}
+	// The calling thread's element in `map_fd`, of `value_size` bytes: 16
+	// for version 1, 24 for variant B, with `start_b` as the value's start.
+	void publish(int map_fd, std::size_t value_size, std::uint16_t start_b = 0) const
+	{
+		struct {
+			__u64 data, meta;
+			__u16 start;
+			__u8 pad[6];
+		} v = {reinterpret_cast<__u64>(data), reinterpret_cast<__u64>(meta), start_b, {}};
+		REQUIRE(value_size <= sizeof(v));
+		std::vector<std::uint8_t> value(reinterpret_cast<const std::uint8_t *>(&v),
+						reinterpret_cast<const std::uint8_t *>(&v) + value_size);
+		int pidfd = tldtest::thread_pidfd(tldtest::gettid_());
+		REQUIRE(pidfd >= 0);
+		int err = bpf_map_update_elem(map_fd, &pidfd, value.data(), BPF_ANY);
+		int e = errno;
+		close(pidfd);
+		INFO("update: " << std::strerror(e));
+		REQUIRE(err == 0);
+	}
+};
 
 // dump_target running with TLD_MAP set; its threads wait until destruction.
 struct target {
@@ -579,4 +634,52 @@ TEST_CASE("tldctl ps lists every process and thread that publishes in a map with
 	CHECK(get(fb, ".processes[0].pid") == num(tb.pid));
 	CHECK(get(fb, ".processes[0].threads") == "array 3");
 	CHECK(get(fb, ".processes[0].threads[0].tlds") == num(published_count));
+}
+
+TEST_CASE("tldctl ps and dump take the count's low byte and bound it by the 63 slots with a warning")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "count");
+	hand_written w;
+	w.publish(verify.data_map_fd(), 16);
+	const std::string self = std::to_string(getpid());
+	const std::string ps = "ps --json --map " + p.path;
+	const std::string dump = "dump --json --pid " + self + " --map " + p.path;
+	const std::string thread = ".processes[0].threads[0]";
+
+	w.meta->cnt = 0x0101;	// the high byte is not read
+	auto r = run(ps);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, thread + ".tid") == num(getpid()));
+	CHECK(get(f, thread + ".tlds") == num(1));
+	CHECK(get(f, thread + ".problems") == "array 0");
+	r = run(dump);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, ".threads[0].tlds") == "array 1");
+	CHECK(get(f, ".threads[0].tlds[0].value") == num(7));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+
+	w.meta->cnt = 200;
+	r = run(ps);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, thread + ".tlds") == num(63));
+	CHECK(get(f, thread + ".problems") == "array 1");
+	CHECK(get(f, thread + ".problems[0]") == "string \"count 200 above 63\"");
+	auto table = run("ps --map " + p.path);
+	INFO(table.all());
+	CHECK(table.out.find("warning: count 200 above 63\n") != std::string::npos);
+	r = run(dump);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, ".threads[0].tlds") == "array 1");
+	CHECK(get(f, ".threads[0].problems") == "array 2");
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"count 200 above 63\"");
+	CHECK(get(f, ".threads[0].problems[1]") == "string \"slot 1 not published\"");
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "parse.hpp"
 #include "text.hpp"
 #include "tld_dump.h"
 #include "tldctl.hpp"
@@ -25,18 +26,21 @@ std::string text_of(const char (&field)[16])
 	return std::string(field, strnlen(field, sizeof(field)));
 }
 
-// What is odd about one thread's element.
-std::vector<std::string> problems_of(const tld_dump_head &h)
+// One thread's element as ps shows it: its TLD count and what is odd about it.
+struct element {
+	std::size_t count;
+	std::vector<std::string> problems;
+};
+
+element element_of(const tld_dump_head &h)
 {
-	std::vector<std::string> p;
+	element e;
 	if (!h.has_meta)
-		p.push_back("the map element has no metadata page");
+		e.problems.push_back("the map element has no metadata page");
 	if (!h.has_data)
-		p.push_back("the map element has no data page");
-	if (h.count_byte != h.count)
-		p.push_back("count " + std::to_string(h.count_byte) + " above " +
-			    std::to_string(h.count));
-	return p;
+		e.problems.push_back("the map element has no data page");
+	e.count = published_count(h.count_byte, e.problems);
+	return e;
 }
 
 bool collect(const std::vector<std::uint8_t> &buf, std::map<__u32, publisher> &out,
@@ -81,8 +85,9 @@ void print_table(const char *path, const char *layout, const std::map<__u32, pub
 	for (const auto &[pid, p] : procs) {
 		for (const auto &t : p.threads) {
 			std::string comm = pad(table_text(text_of(t.comm)), 16);
-			std::printf("%-8u %-8u %s %u\n", pid, t.tid, comm.c_str(), t.count);
-			for (const auto &w : problems_of(t))
+			const element e = element_of(t);
+			std::printf("%-8u %-8u %s %zu\n", pid, t.tid, comm.c_str(), e.count);
+			for (const auto &w : e.problems)
 				std::printf("%-8u %-8u %s warning: %s\n", pid, t.tid, comm.c_str(),
 					    w.c_str());
 		}
@@ -100,11 +105,11 @@ void print_json(const char *path, const char *layout, const std::map<__u32, publ
 		first = false;
 		for (std::size_t i = 0; i < p.threads.size(); ++i) {
 			const auto &t = p.threads[i];
-			std::printf("%s{\"tid\":%u,%s,\"tlds\":%u,\"problems\":[", i ? "," : "", t.tid,
-				    json_text_member("comm", text_of(t.comm)).c_str(), t.count);
-			auto problems = problems_of(t);
-			for (std::size_t j = 0; j < problems.size(); ++j)
-				std::printf("%s%s", j ? "," : "", json_string(problems[j]).c_str());
+			const element e = element_of(t);
+			std::printf("%s{\"tid\":%u,%s,\"tlds\":%zu,\"problems\":[", i ? "," : "", t.tid,
+				    json_text_member("comm", text_of(t.comm)).c_str(), e.count);
+			for (std::size_t j = 0; j < e.problems.size(); ++j)
+				std::printf("%s%s", j ? "," : "", json_string(e.problems[j]).c_str());
 			std::printf("]}");
 		}
 		std::printf("]}");
