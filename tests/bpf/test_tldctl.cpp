@@ -683,3 +683,40 @@ TEST_CASE("tldctl ps and dump take the count's low byte and bound it by the 63 s
 	CHECK(get(f, ".threads[0].problems[0]") == "string \"count 200 above 63\"");
 	CHECK(get(f, ".threads[0].problems[1]") == "string \"slot 1 not published\"");
 }
+
+TEST_CASE("tldctl dump takes start from the map value of a variant B map and from the page of a version 1 map")
+{
+	tldtest::reader b(tldtest::reader::proto_b);
+	tldtest::reader v1(tldtest::reader::verify);
+	tldtest::pin pb(b.data_map_fd(), "start-b");
+	tldtest::pin pv1(v1.data_map_fd(), "start-v1");
+	hand_written w;	// the page's first word: 8
+	const std::string self = std::to_string(getpid());
+	auto dump = [&](const tldtest::pin &p) {
+		auto r = run("dump --json --pid " + self + " --map " + p.path);
+		INFO(r.all());
+		REQUIRE(r.status == 0);
+		return parse_json(r.out);
+	};
+	w.publish(b.data_map_fd(), 24, 16);
+	auto f = dump(pb);
+	CHECK(get(f, ".layout") == "string \"variant B\"");
+	CHECK(get(f, ".threads[0].tlds[0].offset") == num(16));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+	// Variant B readers never look at the page's word: a start of 0 in
+	// the value is outside the page, whatever the page holds.
+	w.publish(b.data_map_fd(), 24, 0);
+	f = dump(pb);
+	CHECK(get(f, ".threads[0].problems") == "array 1");
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"data offset 0 outside the page\"");
+	// Version 1 readers take the page's word.
+	w.data->start = 24;
+	w.publish(v1.data_map_fd(), 16);
+	f = dump(pv1);
+	CHECK(get(f, ".layout") == "string \"version 1\"");
+	CHECK(get(f, ".threads[0].tlds[0].offset") == num(24));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+	w.data->start = 0;
+	f = dump(pv1);
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"data offset 0 outside the page\"");
+}

@@ -136,8 +136,8 @@ int run_ps(const command &self, int argc, char **argv)
 	if (!path)
 		return usage_error(self, "--map is required");
 	std::vector<std::uint8_t> buf;
-	const char *layout = nullptr;
-	if (int err = run_iterator("ps", iterator::ps, path, 0, buf, layout))
+	bool variant_b = false;
+	if (int err = run_iterator("ps", iterator::ps, path, 0, buf, variant_b))
 		return err;
 	std::map<__u32, publisher> procs;
 	std::string problem;
@@ -146,9 +146,9 @@ int run_ps(const command &self, int argc, char **argv)
 		return exit_error;
 	}
 	if (json)
-		print_json(path, layout, procs);
+		print_json(path, layout_name(variant_b), procs);
 	else
-		print_table(path, layout, procs);
+		print_table(path, layout_name(variant_b), procs);
 	return exit_ok;
 }
 
