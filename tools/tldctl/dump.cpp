@@ -25,11 +25,6 @@ struct thread_dump {
 	parsed tlds;
 };
 
-std::string comm_of(const tld_dump_head &h)
-{
-	return std::string(h.comm, strnlen(h.comm, sizeof(h.comm)));
-}
-
 // Split the iterator's output, read from a map of the layout `variant_b`
 // says, into per-thread records.
 bool split_records(const std::vector<std::uint8_t> &buf, bool variant_b,
@@ -121,7 +116,7 @@ void print_table(long pid, long named, const char *path, const char *layout,
 		return;
 	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
 	for (const auto &t : threads) {
-		std::string comm = pad(table_text(comm_of(t.head)), 16);
+		std::string comm = pad(table_text(field_text(t.head.comm)), 16);
 		if (t.tlds.entries.empty())
 			std::printf("%-8u %s %s\n", t.head.tid, comm.c_str(), "(none published)");
 		for (const auto &e : t.tlds.entries)
@@ -156,7 +151,7 @@ void print_json(long pid, long named, const char *path, const char *layout,
 	for (std::size_t i = 0; i < threads.size(); ++i) {
 		const auto &t = threads[i];
 		std::printf("%s{\"tid\":%u,%s,\"tlds\":[", i ? "," : "", t.head.tid,
-			    json_text_member("comm", comm_of(t.head)).c_str());
+			    json_text_member("comm", field_text(t.head.comm)).c_str());
 		for (std::size_t j = 0; j < t.tlds.entries.size(); ++j) {
 			const auto &e = t.tlds.entries[j];
 			std::printf("%s{%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}", j ? "," : "",

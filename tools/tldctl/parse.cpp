@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "text.hpp"
+
 extern "C" {
 #include <linux/types.h>
 #include "tld/tld_layout.h"
@@ -83,13 +85,7 @@ std::string format_value(const std::vector<std::uint8_t> &v)
 	std::uint64_t n;
 	if (as_integer(v, n))
 		return std::to_string(n);
-	static const char hex[] = "0123456789abcdef";
-	std::string s = "0x";
-	for (std::uint8_t b : v) {
-		s += hex[b >> 4];
-		s += hex[b & 15];
-	}
-	return s;
+	return "0x" + hex_bytes(v);
 }
 
 } // namespace tldctl

@@ -21,11 +21,6 @@ struct publisher {
 	std::vector<tld_dump_head> threads;	// by thread id
 };
 
-std::string text_of(const char (&field)[16])
-{
-	return std::string(field, strnlen(field, sizeof(field)));
-}
-
 // One thread's element as ps shows it: its TLD count and what is odd about it.
 struct element {
 	std::size_t count;
@@ -59,7 +54,7 @@ bool collect(const std::vector<std::uint8_t> &buf, std::map<__u32, publisher> &o
 		}
 		publisher &p = out[h.tgid];
 		if (p.threads.empty())
-			p.comm = text_of(h.leader_comm);
+			p.comm = field_text(h.leader_comm);
 		p.threads.push_back(h);
 	}
 	return true;
@@ -84,7 +79,7 @@ void print_table(const char *path, const char *layout, const std::map<__u32, pub
 	std::printf("%-8s %-8s %-16s %s\n", "PID", "TID", "COMM", "TLDS");
 	for (const auto &[pid, p] : procs) {
 		for (const auto &t : p.threads) {
-			std::string comm = pad(table_text(text_of(t.comm)), 16);
+			std::string comm = pad(table_text(field_text(t.comm)), 16);
 			const element e = element_of(t);
 			std::printf("%-8u %-8u %s %zu\n", pid, t.tid, comm.c_str(), e.count);
 			for (const auto &w : e.problems)
@@ -107,7 +102,7 @@ void print_json(const char *path, const char *layout, const std::map<__u32, publ
 			const auto &t = p.threads[i];
 			const element e = element_of(t);
 			std::printf("%s{\"tid\":%u,%s,\"tlds\":%zu,\"problems\":[", i ? "," : "", t.tid,
-				    json_text_member("comm", text_of(t.comm)).c_str(), e.count);
+				    json_text_member("comm", field_text(t.comm)).c_str(), e.count);
 			for (std::size_t j = 0; j < e.problems.size(); ++j)
 				std::printf("%s%s", j ? "," : "", json_string(e.problems[j]).c_str());
 			std::printf("]}");
