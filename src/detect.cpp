@@ -252,14 +252,25 @@ const char *describe(int fd, char *buf, std::size_t len) noexcept
 	if (map_info(fd, info))
 		return "not a BPF map";
 	if (info.type != BPF_MAP_TYPE_TASK_STORAGE) {
+		// As bpftool names map types; "an" before a vowel sound ("an
+		// array", "an unspec", but "a user_ringbuf").
 		const char *t = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
-		std::snprintf(buf, len, "not a task storage map: a%s %s map",
-			      t && std::strchr("aeiou", t[0]) ? "n" : "", t ? t : "unknown");
+		if (!t)
+			std::snprintf(buf, len, "not a task storage map: a map of type %u", info.type);
+		else
+			std::snprintf(buf, len, "not a task storage map: %s %s map",
+				      (t[0] && std::strchr("aeio", t[0])) || !std::strncmp(t, "un", 2)
+					      ? "an" : "a", t);
 		return buf;
 	}
 	variant kind;
-	if (layout_of(info, kind))
-		return "a task storage map of another layout than task local data's";
+	if (layout_of(info, kind)) {
+		std::snprintf(buf, len,
+			      "a task storage map of another layout than task local data's (value "
+			      "of %u bytes; version 1 and variant B are known)",
+			      info.value_size);
+		return buf;
+	}
 	return "a task local data map";
 }
 

@@ -370,11 +370,27 @@ TEST_CASE("tldctl dump explains what is wrong with its arguments")
 	r = run("dump --pid " + self + " --map " + array.path);
 	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.err.find(array.path + " is an array map, not a task storage map") !=
+	CHECK(r.err.find(array.path + " is not a task storage map: an array map\n") !=
 	      std::string::npos);
+	// "a" before a consonant sound, "u" of "user" included.
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int ring = bpf_map_create(BPF_MAP_TYPE_USER_RINGBUF, "tld_test_ring", 0, 0, 4096, &opts);
+	REQUIRE(ring >= 0);
+	{
+		tldtest::pin ring_pin(ring, "dump-ring");
+		r = run("dump --pid " + self + " --map " + ring_pin.path);
+		INFO(r.err);
+		CHECK(r.status == 3);
+		CHECK(r.err.find(ring_pin.path + " is not a task storage map: a user_ringbuf map\n") !=
+		      std::string::npos);
+	}
+	close(ring);
 	r = run("dump --pid " + self + " --map " + c.path);
+	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.err.find("layout tldctl does not read") != std::string::npos);
+	CHECK(r.err.find(c.path + " is a task storage map of another layout than task local "
+				  "data's (value of 16 bytes; version 1 and variant B are known)\n") !=
+	      std::string::npos);
 	r = run("dump --pid " + self + " --map /sys/fs/bpf");
 	INFO(r.err);
 	CHECK(r.status == 3);
