@@ -22,6 +22,27 @@ int fd_is_open(int fd) noexcept
 	return 0;
 }
 
+// What the file behind `fd` is, as its /proc/self/fd link names it
+// ("anon_inode:bpf-map", ...): unknown when /proc cannot tell.
+enum class object_kind { unknown, map, prog, link, other };
+
+object_kind kind_of(int fd) noexcept
+{
+	char path[64], target[64];
+	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return object_kind::unknown;
+	target[n] = '\0';
+	if (!std::strcmp(target, "anon_inode:bpf-map"))
+		return object_kind::map;
+	if (!std::strcmp(target, "anon_inode:bpf-prog"))
+		return object_kind::prog;
+	if (!std::strcmp(target, "anon_inode:bpf_link"))
+		return object_kind::link;
+	return object_kind::other;
+}
+
 // A file that is not a BPF map: its /proc link says what it is.  Without
 // /proc the BTF checks below still refuse anything that is not our layout.
 bool not_a_map(int fd) noexcept
@@ -194,23 +215,6 @@ int layout_of(const bpf_map_info &info, variant &kind) noexcept
 	} while (false);
 	btf__free(b);
 	return err;
-}
-
-object_kind kind_of(int fd) noexcept
-{
-	char path[64], target[64];
-	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return object_kind::unknown;
-	target[n] = '\0';
-	if (!std::strcmp(target, "anon_inode:bpf-map"))
-		return object_kind::map;
-	if (!std::strcmp(target, "anon_inode:bpf-prog"))
-		return object_kind::prog;
-	if (!std::strcmp(target, "anon_inode:bpf_link"))
-		return object_kind::link;
-	return object_kind::other;
 }
 
 int map_info(int fd, bpf_map_info &info) noexcept

@@ -10,11 +10,6 @@
 
 namespace tld::detect {
 
-// What the file behind `fd` is, as its /proc/self/fd link names it
-// ("anon_inode:bpf-map", ...): unknown when /proc cannot tell.
-enum class object_kind { unknown, map, prog, link, other };
-object_kind kind_of(int fd) noexcept;
-
 // Information about the BPF map behind `fd`.  0, -EBADF (not an open fd) or
 // -EINVAL (not a BPF map).
 int map_info(int fd, bpf_map_info &info) noexcept;
