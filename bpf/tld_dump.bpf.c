@@ -22,9 +22,6 @@
 
 #define __uptr __attribute__((btf_type_tag("uptr")))
 
-_Static_assert(sizeof(struct tld_meta_u) == TLD_DUMP_META_BYTES, "metadata page size");
-_Static_assert(sizeof(struct tld_data_u) == TLD_DUMP_DATA_BYTES, "data page size");
-
 /* The map values of the two layouts tldctl reads. */
 struct tld_dump_value_v1 {
 	struct tld_data_u __uptr *data;
@@ -70,11 +67,9 @@ static void fill_head(struct tld_dump_head *h, __u32 magic, struct task_struct *
 	h->start = start;
 	h->has_meta = meta != 0;
 	h->has_data = data != 0;
-	if (meta) {
-		/* Readers use the low byte of the count, bounded by the slots. */
+	/* Readers use the low byte of the count; tldctl bounds it. */
+	if (meta)
 		h->count_byte = meta->cnt & 0xff;
-		h->count = h->count_byte > TLD_LAYOUT_SLOTS ? TLD_LAYOUT_SLOTS : h->count_byte;
-	}
 	bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
 	if (leader)
 		bpf_probe_read_kernel_str(h->leader_comm, sizeof(h->leader_comm), leader->comm);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Records of the task iterators of tld_dump.bpf.c, shared by the BPF object
- * and tldctl, which parses them.  The includer provides __u32.
+ * and tldctl, which parses them.  The includer provides __u8, __u16, __u32
+ * and __u64 (<linux/types.h>), as <tld/tld_layout.h> needs.
  *
  * tld_dump_v1 and tld_dump_b (`tldctl dump`, attached to one process)
  * write, for every thread with an element in the map, a header with
@@ -15,8 +16,12 @@
 #ifndef TLD_DUMP_H
 #define TLD_DUMP_H
 
-#define TLD_DUMP_META_BYTES 4036	/* sizeof(struct tld_meta_u) */
-#define TLD_DUMP_DATA_BYTES 4096	/* sizeof(struct tld_data_u), 4 KiB pages */
+#include <tld/tld_layout.h>
+
+/* The bytes copied of each page: its type in the wire layout (the thread's
+ * page is TLD_LAYOUT_PAGE_SIZE bytes). */
+#define TLD_DUMP_META_BYTES sizeof(struct tld_meta_u)
+#define TLD_DUMP_DATA_BYTES sizeof(struct tld_data_u)
 
 struct tld_dump_head {
 	__u32 magic;			/* TLD_DUMP_MAGIC or TLD_PS_MAGIC */
@@ -25,8 +30,7 @@ struct tld_dump_head {
 	__u32 start;			/* variant B: `start` of the map value; v1: 0 */
 	__u32 has_meta;			/* the meta UPTR is set (dump: the page follows) */
 	__u32 has_data;			/* the data UPTR is set (dump: the page follows) */
-	__u32 count;			/* TLDs: the count's low byte, at most 63; 0 without meta */
-	__u32 count_byte;		/* the count's low byte as read */
+	__u32 count_byte;		/* the count's low byte as read; 0 without meta */
 	char comm[16];			/* the thread's name */
 	char leader_comm[16];		/* the name of its process's leader thread */
 };

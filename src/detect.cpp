@@ -22,6 +22,27 @@ int fd_is_open(int fd) noexcept
 	return 0;
 }
 
+// What the file behind `fd` is, as its /proc/self/fd link names it
+// ("anon_inode:bpf-map", ...): unknown when /proc cannot tell.
+enum class object_kind { unknown, map, prog, link, other };
+
+object_kind kind_of(int fd) noexcept
+{
+	char path[64], target[64];
+	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return object_kind::unknown;
+	target[n] = '\0';
+	if (!std::strcmp(target, "anon_inode:bpf-map"))
+		return object_kind::map;
+	if (!std::strcmp(target, "anon_inode:bpf-prog"))
+		return object_kind::prog;
+	if (!std::strcmp(target, "anon_inode:bpf_link"))
+		return object_kind::link;
+	return object_kind::other;
+}
+
 // A file that is not a BPF map: its /proc link says what it is.  Without
 // /proc the BTF checks below still refuse anything that is not our layout.
 bool not_a_map(int fd) noexcept
@@ -196,23 +217,6 @@ int layout_of(const bpf_map_info &info, variant &kind) noexcept
 	return err;
 }
 
-object_kind kind_of(int fd) noexcept
-{
-	char path[64], target[64];
-	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return object_kind::unknown;
-	target[n] = '\0';
-	if (!std::strcmp(target, "anon_inode:bpf-map"))
-		return object_kind::map;
-	if (!std::strcmp(target, "anon_inode:bpf-prog"))
-		return object_kind::prog;
-	if (!std::strcmp(target, "anon_inode:bpf_link"))
-		return object_kind::link;
-	return object_kind::other;
-}
-
 int map_info(int fd, bpf_map_info &info) noexcept
 {
 	std::memset(&info, 0, sizeof(info));	// defined on every error too
@@ -252,14 +256,25 @@ const char *describe(int fd, char *buf, std::size_t len) noexcept
 	if (map_info(fd, info))
 		return "not a BPF map";
 	if (info.type != BPF_MAP_TYPE_TASK_STORAGE) {
+		// As bpftool names map types; "an" before a vowel sound ("an
+		// array", "an unspec", but "a user_ringbuf").
 		const char *t = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
-		std::snprintf(buf, len, "not a task storage map: a%s %s map",
-			      t && std::strchr("aeiou", t[0]) ? "n" : "", t ? t : "unknown");
+		if (!t)
+			std::snprintf(buf, len, "not a task storage map: a map of type %u", info.type);
+		else
+			std::snprintf(buf, len, "not a task storage map: %s %s map",
+				      (t[0] && std::strchr("aeio", t[0])) || !std::strncmp(t, "un", 2)
+					      ? "an" : "a", t);
 		return buf;
 	}
 	variant kind;
-	if (layout_of(info, kind))
-		return "a task storage map of another layout than task local data's";
+	if (layout_of(info, kind)) {
+		std::snprintf(buf, len,
+			      "a task storage map of another layout than task local data's (value "
+			      "of %u bytes; version 1 and variant B are known)",
+			      info.value_size);
+		return buf;
+	}
 	return "a task local data map";
 }
 

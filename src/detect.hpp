@@ -10,11 +10,6 @@
 
 namespace tld::detect {
 
-// What the file behind `fd` is, as its /proc/self/fd link names it
-// ("anon_inode:bpf-map", ...): unknown when /proc cannot tell.
-enum class object_kind { unknown, map, prog, link, other };
-object_kind kind_of(int fd) noexcept;
-
 // Information about the BPF map behind `fd`.  0, -EBADF (not an open fd) or
 // -EINVAL (not a BPF map).
 int map_info(int fd, bpf_map_info &info) noexcept;
@@ -28,9 +23,13 @@ int layout_of(const bpf_map_info &info, variant &kind) noexcept;
 // map_info() plus layout_of().
 int inspect(int fd, bpf_map_info &info, variant &kind) noexcept;
 
-// Why the object behind `fd` is not a map libtld writes, in words ("a
-// program, not a map", "not a task storage map: an array map", ...), for
-// diagnostics.  Returns a constant or `buf`.
+// Why the object behind `fd` is not a map libtld writes, in words that
+// follow "PATH: " or "PATH is " ("a program, not a map", "not a BPF map",
+// "not a task storage map: an array map", "a task storage map of another
+// layout than task local data's (value of 8 bytes; ...)"), for the library's
+// diagnostics and tldctl.  Returns a constant or `buf`, which describe_len
+// bytes always hold whole.
+inline constexpr std::size_t describe_len = 160;
 const char *describe(int fd, char *buf, std::size_t len) noexcept;
 
 } // namespace tld::detect

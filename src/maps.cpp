@@ -270,7 +270,7 @@ int look(pinned_path &p) noexcept
 		}
 		err = slot;
 	}
-	char buf[96];
+	char buf[detect::describe_len];
 	diag::report(p.path, fd >= 0 && err == -EINVAL ? detect::describe(fd, buf, sizeof(buf))
 						       : diag::why_errno(err));
 	if (fd >= 0)
@@ -291,7 +291,7 @@ void forget_everywhere(int fd) noexcept
 // Say why the map behind `fd` was refused.
 void refused(const char *call, int fd, int err) noexcept
 {
-	char what[64], buf[96];
+	char what[64], buf[detect::describe_len];
 	std::snprintf(what, sizeof(what), "%s(map fd %d)", call, fd);
 	diag::report(what, err == -EINVAL ? detect::describe(fd, buf, sizeof(buf)) : diag::why_errno(err));
 }

@@ -38,6 +38,8 @@
  *                             outlive the consumer: a restarted consumer
  *                             reuses the map pinned by the one before
  *   TLD_NO_EXEC_PROG          leave out the program tld_exec (below)
+ *   TLD_EXEC_DELETE_RETRY     attempts of tld_exec at a delete that another
+ *                             program on the CPU keeps busy (default 10)
  *
  * Cost: a lookup whose offset is cached is a few loads and compares inline.
  * A lookup by name calls __tld_find(), a global function that the verifier
@@ -91,7 +93,6 @@
 #endif
 
 #define TLD_ENOMEM 12
-#define TLD_EBUSY 16
 #define TLD_ENODATA 61
 
 #ifndef __uptr
@@ -315,8 +316,9 @@ __attribute__((weak, noinline)) int __tld_find(struct tld_meta_u *meta, const st
 	/*
 	 * Two 8-byte windows reject a slot without a call: the name's first
 	 * 8 bytes, and the 8 bytes that end with its NUL (where names that
-	 * share a prefix differ).  They cover names of up to 15 bytes; a
-	 * longer name whose windows match is compared in full.
+	 * share a prefix differ).  A slot whose windows both match is compared
+	 * in full (bytes 8 to 61, __tld_name_tail_eq()), whatever the name's
+	 * length.
 	 */
 	tail = n->tail;
 	if (tail > 14)
@@ -423,6 +425,7 @@ static __attribute__((always_inline)) inline long __tld_get_off(struct tld_objec
 #ifndef TLD_EXEC_DELETE_RETRY
 #define TLD_EXEC_DELETE_RETRY 10
 #endif
+#define TLD_EBUSY 16
 
 static __attribute__((always_inline)) inline void __tld_delete(void *map, struct task_struct *task)
 {

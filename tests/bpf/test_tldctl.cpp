@@ -1,18 +1,26 @@
 // tldctl against live processes and maps.  TLDCTL and DUMP_TARGET name the
 // built programs, PYTHON3 and JSON_FLAT the JSON checker (see meson.build).
+#include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bpftest.hpp"
+
+extern "C" {
+#include "tld/tld_layout.h"
+}
 
 namespace {
 
@@ -118,6 +126,54 @@ int index_of(const flat &f, const std::string &array, const std::string &field,
 }
 
 std::string num(long long v) { return "number " + std::to_string(v); }
+
+// Pages this test writes itself, not through libtld, with whatever a test
+// puts in them: slot 0 holds "hand.a" (4 bytes, value 7), the count is 1.
+struct hand_written {
+	static constexpr std::size_t page = sizeof(tld_data_u);
+	tld_meta_u *meta;
+	tld_data_u *data;
+	hand_written()
+	{
+		void *m = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *d = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		REQUIRE(m != MAP_FAILED);
+		REQUIRE(d != MAP_FAILED);
+		meta = static_cast<tld_meta_u *>(m);
+		data = static_cast<tld_data_u *>(d);
+		data->start = TLD_LAYOUT_DATA_START;
+		std::strcpy(meta->metadata[0].name, "hand.a");
+		meta->metadata[0].size = 4;
+		std::uint32_t v = 7;
+		std::memcpy(data->data, &v, sizeof(v));
+		meta->cnt = 1;
+	}
+	~hand_written()
+	{
+		munmap(meta, page);
+		munmap(data, page);
+	}
+	// The calling thread's element in `map_fd`, of `value_size` bytes: 16
+	// for version 1, 24 for variant B, with `start_b` as the value's start.
+	void publish(int map_fd, std::size_t value_size, std::uint16_t start_b = 0) const
+	{
+		struct {
+			__u64 data, meta;
+			__u16 start;
+			__u8 pad[6];
+		} v = {reinterpret_cast<__u64>(data), reinterpret_cast<__u64>(meta), start_b, {}};
+		REQUIRE(value_size <= sizeof(v));
+		std::vector<std::uint8_t> value(reinterpret_cast<const std::uint8_t *>(&v),
+						reinterpret_cast<const std::uint8_t *>(&v) + value_size);
+		int pidfd = tldtest::thread_pidfd(tldtest::gettid_());
+		REQUIRE(pidfd >= 0);
+		int err = bpf_map_update_elem(map_fd, &pidfd, value.data(), BPF_ANY);
+		int e = errno;
+		close(pidfd);
+		INFO("update: " << std::strerror(e));
+		REQUIRE(err == 0);
+	}
+};
 
 // dump_target running with TLD_MAP set; its threads wait until destruction.
 struct target {
@@ -310,11 +366,27 @@ TEST_CASE("tldctl dump explains what is wrong with its arguments")
 	r = run("dump --pid " + self + " --map " + array.path);
 	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.err.find(array.path + " is an array map, not a task storage map") !=
+	CHECK(r.err.find(array.path + " is not a task storage map: an array map\n") !=
 	      std::string::npos);
+	// "a" before a consonant sound, "u" of "user" included.
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int ring = bpf_map_create(BPF_MAP_TYPE_USER_RINGBUF, "tld_test_ring", 0, 0, 4096, &opts);
+	REQUIRE(ring >= 0);
+	{
+		tldtest::pin ring_pin(ring, "dump-ring");
+		r = run("dump --pid " + self + " --map " + ring_pin.path);
+		INFO(r.err);
+		CHECK(r.status == 3);
+		CHECK(r.err.find(ring_pin.path + " is not a task storage map: a user_ringbuf map\n") !=
+		      std::string::npos);
+	}
+	close(ring);
 	r = run("dump --pid " + self + " --map " + c.path);
+	INFO(r.err);
 	CHECK(r.status == 3);
-	CHECK(r.err.find("layout tldctl does not read") != std::string::npos);
+	CHECK(r.err.find(c.path + " is a task storage map of another layout than task local "
+				  "data's (value of 16 bytes; version 1 and variant B are known)\n") !=
+	      std::string::npos);
 	r = run("dump --pid " + self + " --map /sys/fs/bpf");
 	INFO(r.err);
 	CHECK(r.status == 3);
@@ -575,4 +647,89 @@ TEST_CASE("tldctl ps lists every process and thread that publishes in a map with
 	CHECK(get(fb, ".processes[0].pid") == num(tb.pid));
 	CHECK(get(fb, ".processes[0].threads") == "array 3");
 	CHECK(get(fb, ".processes[0].threads[0].tlds") == num(published_count));
+}
+
+TEST_CASE("tldctl ps and dump take the count's low byte and bound it by the 63 slots with a warning")
+{
+	tldtest::reader verify(tldtest::reader::verify);
+	tldtest::pin p(verify.data_map_fd(), "count");
+	hand_written w;
+	w.publish(verify.data_map_fd(), 16);
+	const std::string self = std::to_string(getpid());
+	const std::string ps = "ps --json --map " + p.path;
+	const std::string dump = "dump --json --pid " + self + " --map " + p.path;
+	const std::string thread = ".processes[0].threads[0]";
+
+	w.meta->cnt = 0x0101;	// the high byte is not read
+	auto r = run(ps);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	auto f = parse_json(r.out);
+	CHECK(get(f, thread + ".tid") == num(getpid()));
+	CHECK(get(f, thread + ".tlds") == num(1));
+	CHECK(get(f, thread + ".problems") == "array 0");
+	r = run(dump);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, ".threads[0].tlds") == "array 1");
+	CHECK(get(f, ".threads[0].tlds[0].value") == num(7));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+
+	w.meta->cnt = 200;
+	r = run(ps);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, thread + ".tlds") == num(63));
+	CHECK(get(f, thread + ".problems") == "array 1");
+	CHECK(get(f, thread + ".problems[0]") == "string \"count 200 above 63\"");
+	auto table = run("ps --map " + p.path);
+	INFO(table.all());
+	CHECK(table.out.find("warning: count 200 above 63\n") != std::string::npos);
+	r = run(dump);
+	INFO(r.all());
+	REQUIRE(r.status == 0);
+	f = parse_json(r.out);
+	CHECK(get(f, ".threads[0].tlds") == "array 1");
+	CHECK(get(f, ".threads[0].problems") == "array 2");
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"count 200 above 63\"");
+	CHECK(get(f, ".threads[0].problems[1]") == "string \"slot 1 not published\"");
+}
+
+TEST_CASE("tldctl dump takes start from the map value of a variant B map and from the page of a version 1 map")
+{
+	tldtest::reader b(tldtest::reader::proto_b);
+	tldtest::reader v1(tldtest::reader::verify);
+	tldtest::pin pb(b.data_map_fd(), "start-b");
+	tldtest::pin pv1(v1.data_map_fd(), "start-v1");
+	hand_written w;	// the page's first word: 8
+	const std::string self = std::to_string(getpid());
+	auto dump = [&](const tldtest::pin &p) {
+		auto r = run("dump --json --pid " + self + " --map " + p.path);
+		INFO(r.all());
+		REQUIRE(r.status == 0);
+		return parse_json(r.out);
+	};
+	w.publish(b.data_map_fd(), 24, 16);
+	auto f = dump(pb);
+	CHECK(get(f, ".layout") == "string \"variant B\"");
+	CHECK(get(f, ".threads[0].tlds[0].offset") == num(16));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+	// Variant B readers never look at the page's word: a start of 0 in
+	// the value is outside the page, whatever the page holds.
+	w.publish(b.data_map_fd(), 24, 0);
+	f = dump(pb);
+	CHECK(get(f, ".threads[0].problems") == "array 1");
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"data offset 0 outside the page\"");
+	// Version 1 readers take the page's word.
+	w.data->start = 24;
+	w.publish(v1.data_map_fd(), 16);
+	f = dump(pv1);
+	CHECK(get(f, ".layout") == "string \"version 1\"");
+	CHECK(get(f, ".threads[0].tlds[0].offset") == num(24));
+	CHECK(get(f, ".threads[0].problems") == "array 0");
+	w.data->start = 0;
+	f = dump(pv1);
+	CHECK(get(f, ".threads[0].problems[0]") == "string \"data offset 0 outside the page\"");
 }

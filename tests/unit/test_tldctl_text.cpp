@@ -49,6 +49,17 @@ TEST_CASE("json_u64 writes a number up to 2^53 - 1 and a decimal string above")
 	CHECK(tldctl::json_u64(18446744073709551615ull) == "\"18446744073709551615\"");
 }
 
+TEST_CASE("hex_bytes writes every byte as two lowercase digits and field_text stops at the first NUL")
+{
+	const std::uint8_t b[] = {0x00, 0x0a, 0x7f, 0xff};
+	CHECK(tldctl::hex_bytes(b) == "000a7fff");
+	CHECK(tldctl::hex_bytes({}) == "");
+	const char named[16] = "dump-worker-0";
+	CHECK(tldctl::field_text(named) == "dump-worker-0");
+	const char full[4] = {'a', 'b', 'c', 'd'};	// no NUL: the whole field
+	CHECK(tldctl::field_text(full) == "abcd");
+}
+
 TEST_CASE("table_text shows control characters and stray bytes in hex and pad counts characters")
 {
 	CHECK(tldctl::table_text("dump.\xc3\xbc\xe2\x86\x92") == "dump.\xc3\xbc\xe2\x86\x92");

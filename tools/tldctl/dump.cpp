@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -24,14 +25,10 @@ struct thread_dump {
 	parsed tlds;
 };
 
-std::string comm_of(const tld_dump_head &h)
-{
-	return std::string(h.comm, strnlen(h.comm, sizeof(h.comm)));
-}
-
-// Split the iterator's output into per-thread records.
-bool split_records(const std::vector<std::uint8_t> &buf, std::vector<thread_dump> &out,
-		   std::string &err)
+// Split the iterator's output, read from a map of the layout `variant_b`
+// says, into per-thread records.
+bool split_records(const std::vector<std::uint8_t> &buf, bool variant_b,
+		   std::vector<thread_dump> &out, std::string &err)
 {
 	std::size_t at = 0;
 	while (at < buf.size()) {
@@ -61,9 +58,11 @@ bool split_records(const std::vector<std::uint8_t> &buf, std::vector<thread_dump
 			data = {buf.data() + at, TLD_DUMP_DATA_BYTES};
 			at += TLD_DUMP_DATA_BYTES;
 		}
+		// Where the data area starts: variant B keeps it in the map
+		// value (the header's copy), version 1 in the page's first word.
 		std::uint64_t start = d.head.start;
-		if (data.size() >= 8 && !start)
-			std::memcpy(&start, data.data(), sizeof(start));	// v1: first word
+		if (!variant_b && !data.empty())
+			std::memcpy(&start, data.data() + offsetof(tld_data_u, start), sizeof(start));
 		if (meta.empty() || data.empty())
 			d.tlds.problems.push_back("the map element has no metadata or data page");
 		else
@@ -117,7 +116,7 @@ void print_table(long pid, long named, const char *path, const char *layout,
 		return;
 	std::printf("%-8s %-16s %-40s %6s  %s\n", "TID", "COMM", "TLD", "SIZE", "VALUE");
 	for (const auto &t : threads) {
-		std::string comm = pad(table_text(comm_of(t.head)), 16);
+		std::string comm = pad(table_text(field_text(t.head.comm)), 16);
 		if (t.tlds.entries.empty())
 			std::printf("%-8u %s %s\n", t.head.tid, comm.c_str(), "(none published)");
 		for (const auto &e : t.tlds.entries)
@@ -152,7 +151,7 @@ void print_json(long pid, long named, const char *path, const char *layout,
 	for (std::size_t i = 0; i < threads.size(); ++i) {
 		const auto &t = threads[i];
 		std::printf("%s{\"tid\":%u,%s,\"tlds\":[", i ? "," : "", t.head.tid,
-			    json_text_member("comm", comm_of(t.head)).c_str());
+			    json_text_member("comm", field_text(t.head.comm)).c_str());
 		for (std::size_t j = 0; j < t.tlds.entries.size(); ++j) {
 			const auto &e = t.tlds.entries[j];
 			std::printf("%s{%s,\"size\":%zu,\"offset\":%zu,\"value\":%s}", j ? "," : "",
@@ -199,19 +198,20 @@ int run_dump(const command &self, int argc, char **argv)
 		return exit_error;
 	}
 	std::vector<std::uint8_t> buf;
-	const char *layout = nullptr;
-	if (int err = run_iterator("dump", iterator::dump, path, static_cast<__u32>(pid), buf, layout))
+	bool variant_b = false;
+	if (int err = run_iterator("dump", iterator::dump, path, static_cast<__u32>(pid), buf,
+				   variant_b))
 		return err;
 	std::vector<thread_dump> threads;
 	std::string problem;
-	if (!split_records(buf, threads, problem)) {
+	if (!split_records(buf, variant_b, threads, problem)) {
 		std::fprintf(stderr, "tldctl dump: %s\n", problem.c_str());
 		return exit_error;
 	}
 	if (json)
-		print_json(pid, named, path, layout, threads);
+		print_json(pid, named, path, layout_name(variant_b), threads);
 	else
-		print_table(pid, named, path, layout, threads);
+		print_table(pid, named, path, layout_name(variant_b), threads);
 	return exit_ok;
 }
 

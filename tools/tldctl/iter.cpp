@@ -87,14 +87,17 @@ int iterate(const char *cmd, iterator which, int map_fd, bool variant_b, std::ui
 } // namespace
 
 int run_iterator(const char *cmd, iterator which, const char *path, std::uint32_t pid,
-		 std::vector<std::uint8_t> &out, const char *&layout)
+		 std::vector<std::uint8_t> &out, bool &variant_b)
 {
 	int map_fd;
-	bool variant_b;
 	if (int err = open_pinned_map(cmd, path, map_fd, variant_b))
 		return err;
-	layout = variant_b ? "variant B" : "version 1";
 	return iterate(cmd, which, map_fd, variant_b, pid, out);
+}
+
+const char *layout_name(bool variant_b)
+{
+	return variant_b ? "variant B" : "version 1";
 }
 
 } // namespace tldctl

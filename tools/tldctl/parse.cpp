@@ -2,12 +2,23 @@
 
 #include <cstring>
 
+#include "text.hpp"
+
 extern "C" {
 #include <linux/types.h>
 #include "tld/tld_layout.h"
 }
 
 namespace tldctl {
+
+std::size_t published_count(unsigned low_byte, std::vector<std::string> &problems)
+{
+	if (low_byte <= TLD_LAYOUT_SLOTS)
+		return low_byte;
+	problems.push_back("count " + std::to_string(low_byte) + " above " +
+			   std::to_string(TLD_LAYOUT_SLOTS));
+	return TLD_LAYOUT_SLOTS;
+}
 
 parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8_t> data,
 		  std::uint64_t start)
@@ -22,12 +33,7 @@ parsed parse_tlds(std::span<const std::uint8_t> meta, std::span<const std::uint8
 	// little-endian hosts), as <tld/tld.bpf.h> and the ps iterator do.
 	std::uint16_t cnt16;
 	std::memcpy(&cnt16, meta.data() + offsetof(tld_meta_u, cnt), sizeof(cnt16));
-	std::size_t cnt = cnt16 & 0xff;
-	if (cnt > TLD_LAYOUT_SLOTS) {
-		out.problems.push_back("count " + std::to_string(cnt) + " above " +
-				       std::to_string(TLD_LAYOUT_SLOTS));
-		cnt = TLD_LAYOUT_SLOTS;
-	}
+	const std::size_t cnt = published_count(cnt16 & 0xff, out.problems);
 	if (start < TLD_LAYOUT_DATA_START || start >= data.size()) {
 		out.problems.push_back("data offset " + std::to_string(start) + " outside the page");
 		start = TLD_LAYOUT_DATA_START;
@@ -79,13 +85,7 @@ std::string format_value(const std::vector<std::uint8_t> &v)
 	std::uint64_t n;
 	if (as_integer(v, n))
 		return std::to_string(n);
-	static const char hex[] = "0123456789abcdef";
-	std::string s = "0x";
-	for (std::uint8_t b : v) {
-		s += hex[b >> 4];
-		s += hex[b & 15];
-	}
-	return s;
+	return "0x" + hex_bytes(v);
 }
 
 } // namespace tldctl

@@ -23,6 +23,11 @@ struct parsed {
 	std::vector<std::string> problems;	// what was wrong with the bytes
 };
 
+// The TLDs a reader takes as published from the low byte of the metadata
+// page's count, `low_byte`: the byte itself, or the 63 slots of the page when
+// it is above, with the problem added to `problems`.
+std::size_t published_count(unsigned low_byte, std::vector<std::string> &problems);
+
 // Parse `meta` (the metadata page) and `data` (the thread's page).  `start`
 // is the data area's page offset: the page's first word for version 1, the
 // map value's field for variant B.  Never reads outside either span,

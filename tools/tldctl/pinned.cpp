@@ -1,7 +1,6 @@
 // tldctl: open a task local data map by its bpffs path, and say exactly what
 // is wrong when the path is something else.
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,16 +28,6 @@ std::string dir_of(const std::string &path)
 		return ".";
 	auto end = path.find_last_not_of('/', slash);
 	return end == std::string::npos ? "/" : path.substr(0, end + 1);
-}
-
-// "an array map", "a hash map", as bpftool names map types.
-std::string map_type_phrase(__u32 type)
-{
-	const char *name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
-	if (!name)
-		return "a map of type " + std::to_string(type);
-	bool vowel = std::strchr("aeio", name[0]) || !std::strncmp(name, "un", 2);
-	return std::string(vowel ? "an " : "a ") + name + " map";
 }
 
 } // namespace
@@ -79,31 +68,17 @@ int open_pinned_map(const char *cmd, const char *path, int &fd, bool &variant_b)
 				       "access to the file)"
 				     : std::strerror(err)));
 	}
-	switch (tld::detect::kind_of(fd)) {
-	case tld::detect::object_kind::prog:
-		close(fd);
-		return fail(shown + " is a program, not a map");
-	case tld::detect::object_kind::link:
-		close(fd);
-		return fail(shown + " is a link, not a map");
-	case tld::detect::object_kind::other:
-		close(fd);
-		return fail(shown + " is not a BPF map");
-	default:
-		break;
-	}
 	bpf_map_info info;
 	tld::variant kind;
 	if ((err = tld::detect::inspect(fd, info, kind))) {
+		// Not a map, another map type or another layout: in the words of
+		// the library's diagnostics.
+		char why[tld::detect::describe_len];
+		std::string what = err == -EINVAL
+					   ? std::string(" is ") + tld::detect::describe(fd, why, sizeof(why))
+					   : ": " + std::string(std::strerror(-err));
 		close(fd);
-		if (err == -EINVAL && info.type != BPF_MAP_TYPE_TASK_STORAGE)
-			return fail(shown + " is " + map_type_phrase(info.type) +
-				    ", not a task storage map");
-		if (err == -EINVAL)
-			return fail(shown + " is a task storage map of a layout tldctl does not read "
-					    "(value of " + std::to_string(info.value_size) +
-				    " bytes; version 1 and variant B are known)");
-		return fail(shown + ": " + std::strerror(-err));
+		return fail(shown + what);
 	}
 	variant_b = kind == tld::variant::b;
 	return exit_ok;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <linux/types.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -148,21 +149,13 @@ void check_uptr_and_run(findings &found)
 		run.why = std::string("libtld could not register a thread: ") + std::strerror(errno);
 	} else {
 		*p = 0x7ab1e5;
-		auto *req = new tld_verify_req{};
+		auto req = std::make_unique<tld_verify_req>();	// zeroed
 		req->count = 1;
 		req->flags = TLD_VERIFY_RESET_CACHE;
 		std::strcpy(req->item[0].name, "tldctl.probe");
 		req->item[0].size = sizeof(__u64);
-		__u32 tid = static_cast<__u32>(syscall(SYS_gettid));
-		int reqs = bpf_map__fd(skel->maps.verify_reqs);
-		LIBBPF_OPTS(bpf_test_run_opts, opts);
-		int err = bpf_map_update_elem(reqs, &tid, req, BPF_ANY);
-		if (!err)
-			err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tld_verify_read), &opts);
-		if (!err)
-			err = bpf_map_lookup_elem(reqs, &tid, req);
-		if (err) {
-			run.why = bpf_error_text(errno);
+		if (int err = verify_request(skel, *req)) {
+			run.why = bpf_error_text(err);
 		} else {
 			__u64 got = 0;
 			std::memcpy(&got, req->item[0].value, sizeof(got));
@@ -170,7 +163,6 @@ void check_uptr_and_run(findings &found)
 			if (!run.ok)
 				run.why = "BPF did not read back the value written";
 		}
-		delete req;
 		tld_map_unregister(map_fd);
 	}
 	report("syscall program test runs", run, true, found);

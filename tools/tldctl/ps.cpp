@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "parse.hpp"
 #include "text.hpp"
 #include "tld_dump.h"
 #include "tldctl.hpp"
@@ -20,23 +21,21 @@ struct publisher {
 	std::vector<tld_dump_head> threads;	// by thread id
 };
 
-std::string text_of(const char (&field)[16])
-{
-	return std::string(field, strnlen(field, sizeof(field)));
-}
+// One thread's element as ps shows it: its TLD count and what is odd about it.
+struct element {
+	std::size_t count;
+	std::vector<std::string> problems;
+};
 
-// What is odd about one thread's element.
-std::vector<std::string> problems_of(const tld_dump_head &h)
+element element_of(const tld_dump_head &h)
 {
-	std::vector<std::string> p;
+	element e;
 	if (!h.has_meta)
-		p.push_back("the map element has no metadata page");
+		e.problems.push_back("the map element has no metadata page");
 	if (!h.has_data)
-		p.push_back("the map element has no data page");
-	if (h.count_byte != h.count)
-		p.push_back("count " + std::to_string(h.count_byte) + " above " +
-			    std::to_string(h.count));
-	return p;
+		e.problems.push_back("the map element has no data page");
+	e.count = published_count(h.count_byte, e.problems);
+	return e;
 }
 
 bool collect(const std::vector<std::uint8_t> &buf, std::map<__u32, publisher> &out,
@@ -55,7 +54,7 @@ bool collect(const std::vector<std::uint8_t> &buf, std::map<__u32, publisher> &o
 		}
 		publisher &p = out[h.tgid];
 		if (p.threads.empty())
-			p.comm = text_of(h.leader_comm);
+			p.comm = field_text(h.leader_comm);
 		p.threads.push_back(h);
 	}
 	return true;
@@ -80,9 +79,10 @@ void print_table(const char *path, const char *layout, const std::map<__u32, pub
 	std::printf("%-8s %-8s %-16s %s\n", "PID", "TID", "COMM", "TLDS");
 	for (const auto &[pid, p] : procs) {
 		for (const auto &t : p.threads) {
-			std::string comm = pad(table_text(text_of(t.comm)), 16);
-			std::printf("%-8u %-8u %s %u\n", pid, t.tid, comm.c_str(), t.count);
-			for (const auto &w : problems_of(t))
+			std::string comm = pad(table_text(field_text(t.comm)), 16);
+			const element e = element_of(t);
+			std::printf("%-8u %-8u %s %zu\n", pid, t.tid, comm.c_str(), e.count);
+			for (const auto &w : e.problems)
 				std::printf("%-8u %-8u %s warning: %s\n", pid, t.tid, comm.c_str(),
 					    w.c_str());
 		}
@@ -100,11 +100,11 @@ void print_json(const char *path, const char *layout, const std::map<__u32, publ
 		first = false;
 		for (std::size_t i = 0; i < p.threads.size(); ++i) {
 			const auto &t = p.threads[i];
-			std::printf("%s{\"tid\":%u,%s,\"tlds\":%u,\"problems\":[", i ? "," : "", t.tid,
-				    json_text_member("comm", text_of(t.comm)).c_str(), t.count);
-			auto problems = problems_of(t);
-			for (std::size_t j = 0; j < problems.size(); ++j)
-				std::printf("%s%s", j ? "," : "", json_string(problems[j]).c_str());
+			const element e = element_of(t);
+			std::printf("%s{\"tid\":%u,%s,\"tlds\":%zu,\"problems\":[", i ? "," : "", t.tid,
+				    json_text_member("comm", field_text(t.comm)).c_str(), e.count);
+			for (std::size_t j = 0; j < e.problems.size(); ++j)
+				std::printf("%s%s", j ? "," : "", json_string(e.problems[j]).c_str());
 			std::printf("]}");
 		}
 		std::printf("]}");
@@ -131,8 +131,8 @@ int run_ps(const command &self, int argc, char **argv)
 	if (!path)
 		return usage_error(self, "--map is required");
 	std::vector<std::uint8_t> buf;
-	const char *layout = nullptr;
-	if (int err = run_iterator("ps", iterator::ps, path, 0, buf, layout))
+	bool variant_b = false;
+	if (int err = run_iterator("ps", iterator::ps, path, 0, buf, variant_b))
 		return err;
 	std::map<__u32, publisher> procs;
 	std::string problem;
@@ -141,9 +141,9 @@ int run_ps(const command &self, int argc, char **argv)
 		return exit_error;
 	}
 	if (json)
-		print_json(path, layout, procs);
+		print_json(path, layout_name(variant_b), procs);
 	else
-		print_table(path, layout, procs);
+		print_table(path, layout_name(variant_b), procs);
 	return exit_ok;
 }
 

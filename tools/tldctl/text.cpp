@@ -91,17 +91,23 @@ std::string json_string(std::string_view s)
 	return o + "\"";
 }
 
+std::string hex_bytes(std::span<const std::uint8_t> bytes)
+{
+	std::string h;
+	h.reserve(2 * bytes.size());
+	for (std::uint8_t c : bytes) {
+		h += hex[c >> 4];
+		h += hex[c & 15];
+	}
+	return h;
+}
+
 std::string json_text_member(std::string_view key, std::string_view s)
 {
 	std::string o = json_string(key) + ":" + json_string(s);
-	if (!valid_utf8(s)) {
-		std::string h;
-		for (unsigned char c : s) {
-			h += hex[c >> 4];
-			h += hex[c & 15];
-		}
-		o += "," + json_string(std::string(key) + "_hex") + ":\"" + h + "\"";
-	}
+	if (!valid_utf8(s))
+		o += "," + json_string(std::string(key) + "_hex") + ":\"" +
+		     hex_bytes({reinterpret_cast<const std::uint8_t *>(s.data()), s.size()}) + "\"";
 	return o;
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,16 @@ std::string json_u64(std::uint64_t v);
 // characters (C0, DEL, C1); those and each byte that is not part of a valid
 // UTF-8 sequence as \xHH.
 std::string table_text(std::string_view s);
+
+// The string a fixed-size field holds: up to its first NUL, or all of it
+// when it has none (a thread's name from the kernel, 16 bytes).
+template <std::size_t N> std::string field_text(const char (&field)[N])
+{
+	return std::string(field, strnlen(field, N));
+}
+
+// Every byte of `bytes` as two lowercase hexadecimal digits, in order.
+std::string hex_bytes(std::span<const std::uint8_t> bytes);
 
 // `s` left-aligned in `width` columns, counting characters, not bytes
 // (`s` being valid UTF-8, as table_text() makes it).

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+struct tld_verify;	// bpf/tld_verify.skel.h
+struct tld_verify_req;	// bpf/tld_verify.h
+
 namespace tldctl {
 
 // Exit codes: 0 ok, 1 the check failed (mismatch, unsupported kernel),
@@ -59,11 +62,20 @@ enum class iterator { dump, ps };
 
 // Open the map pinned at `path` (open_pinned_map), load the dump object with
 // only `which` for the map's layout on it, attach it to process `pid` (0:
-// every task), and append all it writes to `out`; `layout` names the map's
-// layout ("version 1" or "variant B").  exit_ok, or exit_error after saying
-// on stderr what failed.
+// every task), and append all it writes to `out`; `variant_b` says the map's
+// layout.  exit_ok, or exit_error after saying on stderr what failed.
 int run_iterator(const char *cmd, iterator which, const char *path, std::uint32_t pid,
-		 std::vector<std::uint8_t> &out, const char *&layout);
+		 std::vector<std::uint8_t> &out, bool &variant_b);
+
+// A layout as the output names it: "variant B" or "version 1".
+const char *layout_name(bool variant_b);
+
+// Have the verification program of `skel` answer `req` for the calling
+// thread: the request is put in the map verify_reqs under the thread's id,
+// the program tld_verify_read runs once (BPF_PROG_TEST_RUN) and the answer is
+// read back into `req`; the element is deleted after.  0, or the errno of
+// the step that failed.
+int verify_request(tld_verify *skel, tld_verify_req &req);
 
 // Progress lines go to stderr, and only when it is a terminal.
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -59,26 +59,16 @@ outcome check_thread(long t, const std::vector<tld_def> &defs, tld_verify *skel)
 		for (std::size_t i = 0; i < defs[k].size; ++i)
 			p[i] = pattern(t, k, i);
 	}
-	auto req = std::make_unique<tld_verify_req>();
-	std::memset(req.get(), 0, sizeof(*req));
+	auto req = std::make_unique<tld_verify_req>();	// zeroed
 	req->count = static_cast<__u32>(defs.size());
 	req->flags = TLD_VERIFY_RESET_CACHE | TLD_VERIFY_TWICE;
 	for (std::size_t k = 0; k < defs.size(); ++k) {
 		std::strncpy(req->item[k].name, defs[k].name.c_str(), TLD_VERIFY_NAME_LEN - 1);
 		req->item[k].size = static_cast<__u32>(defs[k].size);
 	}
-	__u32 tid = static_cast<__u32>(syscall(SYS_gettid));
-	int reqs = bpf_map__fd(skel->maps.verify_reqs);
-	LIBBPF_OPTS(bpf_test_run_opts, opts);
-	int err = bpf_map_update_elem(reqs, &tid, req.get(), BPF_ANY);
-	if (!err)
-		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tld_verify_read), &opts);
-	if (!err)
-		err = bpf_map_lookup_elem(reqs, &tid, req.get());
-	bpf_map_delete_elem(reqs, &tid);
-	if (err) {
+	if (int err = verify_request(skel, *req)) {
 		o.problems.push_back("thread " + std::to_string(t) +
-				     ": running the BPF reader: " + bpf_error_text(errno));
+				     ": running the BPF reader: " + bpf_error_text(err));
 		return o;
 	}
 	if (req->err) {
@@ -175,6 +165,22 @@ int run_verify(const command &self, int argc, char **argv)
 }
 
 } // namespace
+
+int verify_request(tld_verify *skel, tld_verify_req &req)
+{
+	const __u32 tid = static_cast<__u32>(syscall(SYS_gettid));
+	const int reqs = bpf_map__fd(skel->maps.verify_reqs);
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	// libbpf (1.0 and later) returns -errno.
+	int err = bpf_map_update_elem(reqs, &tid, &req, BPF_ANY);
+	if (err)
+		return -err;	// nothing to delete
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tld_verify_read), &opts);
+	if (!err)
+		err = bpf_map_lookup_elem(reqs, &tid, &req);
+	bpf_map_delete_elem(reqs, &tid);
+	return -err;
+}
 
 const command verify_command = {
 	"verify",
